@@ -1,3 +1,4 @@
+#pragma warning disable CA1822 // contract stub; the implementation replaces this file
 using System.Diagnostics.Metrics;
 
 namespace HardenedGateway;

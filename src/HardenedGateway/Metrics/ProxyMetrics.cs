@@ -1,3 +1,4 @@
+#pragma warning disable CA1822 // contract stub; the implementation replaces this file
 namespace HardenedGateway;
 
 /// <summary>The metric series of one proxy; obtained from <see cref="MetricsCollector.ForProxy"/>. Thread-safe and lock-free.</summary>
