@@ -1,0 +1,101 @@
+using System.Diagnostics.Metrics;
+using HardenedGateway;
+using HardenedGateway.Forwarding;
+using HardenedGateway.Hosting;
+using HardenedGateway.Transport;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers HardenedGateway's reverse proxy.</summary>
+public static class HardenedProxyServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the hardened reverse proxy, configured from the app's configuration section
+    /// <c>HardenedGateway</c>, and reloaded when that configuration changes.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <remarks>
+    /// The proxy routes are mapped automatically ahead of the app's own middleware; set
+    /// <c>HardenedGateway:AutoMapProxies</c> to <see langword="false"/> and call
+    /// <c>app.MapHardenedProxies()</c> to place them yourself. Every setting is validated at start-up:
+    /// a bad value stops the app with a message naming the key, the value and the allowed range.
+    /// </remarks>
+    public static IServiceCollection AddHardenedProxy(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<HardenedProxyOptions>()
+            .Configure<IConfiguration>(static (options, configuration) => configuration.GetSection(HardenedProxyOptions.SectionName).Bind(options));
+        services.TryAddSingleton(static sp => new ReloadSource(() => sp.GetRequiredService<IConfiguration>().GetSection(HardenedProxyOptions.SectionName).GetReloadToken()));
+        return AddCore(services);
+    }
+
+    /// <summary>Adds the hardened reverse proxy, configured from <paramref name="configuration"/> (the <c>HardenedGateway</c> section) and reloaded when it changes.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configuration">The configuration section to bind, usually <c>builder.Configuration.GetSection("HardenedGateway")</c>.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <remarks><inheritdoc cref="AddHardenedProxy(IServiceCollection)" path="/remarks"/></remarks>
+    public static IServiceCollection AddHardenedProxy(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        // Bound by a configure action rather than OptionsBuilder.Bind: the registry reloads and
+        // validates itself, so a bad reload is rejected with a log instead of throwing on the
+        // configuration's change-notification thread.
+        services.AddOptions<HardenedProxyOptions>().Configure(options => configuration.Bind(options));
+        services.TryAddSingleton(new ReloadSource(configuration.GetReloadToken));
+        return AddCore(services);
+    }
+
+    /// <summary>Adds the hardened reverse proxy, configured in code.</summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <remarks><inheritdoc cref="AddHardenedProxy(IServiceCollection)" path="/remarks"/></remarks>
+    public static IServiceCollection AddHardenedProxy(this IServiceCollection services, Action<HardenedProxyOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<HardenedProxyOptions>().Configure(configure);
+        return AddCore(services);
+    }
+
+    private static IServiceCollection AddCore(IServiceCollection services)
+    {
+        services.AddOptions<HardenedProxyOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HardenedProxyOptions>, HardenedProxyOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(static sp => new BytesPool(
+            BytesPool.DefaultMaxBuffers,
+            sp.GetService<ILogger<BytesPool>>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(static sp => new MetricsCollector(sp.GetService<IMeterFactory>(), sp.GetRequiredService<BytesPool>()));
+        services.TryAddSingleton(static sp => new HardenedProxyRegistry(
+            sp.GetRequiredService<IOptions<HardenedProxyOptions>>().Value,
+            sp.GetRequiredService<MetricsCollector>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILogger<HardenedProxyRegistry>>() ?? NullLogger<HardenedProxyRegistry>.Instance,
+            sp.GetRequiredService<IOptionsFactory<HardenedProxyOptions>>(),
+            sp.GetService<ReloadSource>() is { } reload ? reload.Produce : null));
+        services.TryAddSingleton(static sp => new SharedTransport(sp.GetRequiredService<HardenedProxyRegistry>().Transport));
+        services.TryAddSingleton<RequestForwarder>();
+        services.TryAddSingleton<ProxyPipeline>();
+        services.TryAddSingleton<ProxyRequestHandler>();
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, HardenedProxyStartupFilter>());
+        return services;
+    }
+
+    /// <summary>Produces the configuration change tokens the registry reloads on.</summary>
+    internal sealed class ReloadSource(Func<IChangeToken> producer)
+    {
+        public IChangeToken? Produce() => producer();
+    }
+}

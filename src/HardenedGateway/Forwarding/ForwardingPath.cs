@@ -1,0 +1,127 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace HardenedGateway.Forwarding;
+
+/// <summary>
+/// Path rules of DESIGN.md: whole-segment prefix matching, the raw remainder (as received, never
+/// decoded and re-encoded) joined to the upstream's base path, the query passed unchanged, and no
+/// way to climb above the base path.
+/// </summary>
+internal static class ForwardingPath
+{
+    /// <summary>Splits the request target into raw path and query (query includes its '?', or is empty).</summary>
+    public static void GetRawTarget(HttpContext context, out string rawPath, out string query)
+    {
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(rawTarget) || rawTarget[0] != '/' || context.Request.PathBase.HasValue)
+        {
+            // Absolute-form targets, or a PathBase the app strips: use the decoded path, re-encoded.
+            rawPath = context.Request.Path.ToUriComponent();
+            query = context.Request.QueryString.Value ?? string.Empty;
+            return;
+        }
+
+        var queryStart = rawTarget.IndexOf('?', StringComparison.Ordinal);
+        if (queryStart < 0)
+        {
+            rawPath = rawTarget;
+            query = string.Empty;
+        }
+        else
+        {
+            rawPath = rawTarget[..queryStart];
+            query = rawTarget[queryStart..];
+        }
+    }
+
+    /// <summary>True if <paramref name="path"/> is <paramref name="prefix"/> or starts with it followed by a separator.</summary>
+    public static bool MatchesPrefix(ReadOnlySpan<char> path, string prefix)
+    {
+        if (!path.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        return path.Length == prefix.Length || path[prefix.Length] is '/' or '\\';
+    }
+
+    /// <summary>Joins the base URI (as configured) and the raw remainder with exactly one '/', then appends the query.</summary>
+    public static string BuildTarget(string upstreamBase, ReadOnlySpan<char> remainder, string query)
+    {
+        var start = 0;
+        while (start < remainder.Length && remainder[start] == '/')
+        {
+            start++;
+        }
+
+        var rest = remainder[start..];
+        var baseSpan = upstreamBase.AsSpan();
+        if (rest.IsEmpty && remainder.Length == 0)
+        {
+            return query.Length == 0 ? upstreamBase : string.Concat(baseSpan, query);
+        }
+
+        baseSpan = baseSpan.TrimEnd('/');
+        return string.Concat(baseSpan, "/", rest, query);
+    }
+
+    /// <summary>
+    /// True if the raw remainder has a <c>..</c> segment in any spelling: dots as <c>.</c> or
+    /// <c>%2e</c>, separators as <c>/</c>, <c>\</c>, <c>%2f</c> or <c>%5c</c>.
+    /// </summary>
+    public static bool ClimbsAboveBase(ReadOnlySpan<char> remainder)
+    {
+        var dots = 0;
+        var other = false;
+        for (var i = 0; i < remainder.Length; i++)
+        {
+            var c = remainder[i];
+            if (c is '/' or '\\')
+            {
+                if (IsDotDot(dots, other))
+                {
+                    return true;
+                }
+
+                dots = 0;
+                other = false;
+            }
+            else if (c == '%' && i + 2 < remainder.Length)
+            {
+                var escaped = remainder.Slice(i + 1, 2);
+                i += 2;
+                if (escaped.Equals("2e", StringComparison.OrdinalIgnoreCase))
+                {
+                    dots++;
+                }
+                else if (escaped.Equals("2f", StringComparison.OrdinalIgnoreCase) || escaped.Equals("5c", StringComparison.OrdinalIgnoreCase))
+                {
+                    if (IsDotDot(dots, other))
+                    {
+                        return true;
+                    }
+
+                    dots = 0;
+                    other = false;
+                }
+                else
+                {
+                    other = true;
+                }
+            }
+            else if (c == '.')
+            {
+                dots++;
+            }
+            else
+            {
+                other = true;
+            }
+        }
+
+        return IsDotDot(dots, other);
+
+        static bool IsDotDot(int dots, bool other) => dots == 2 && !other;
+    }
+}

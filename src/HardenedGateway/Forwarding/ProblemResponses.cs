@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace HardenedGateway.Forwarding;
+
+/// <summary>Writes the gateway's own answers as RFC 9457 problem details (DESIGN.md "Responses the gateway itself produces").</summary>
+internal static class ProblemResponses
+{
+    public const string ContentType = "application/problem+json";
+
+    private static readonly string[] CachedSeconds = CreateCachedSeconds();
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    public static int StatusFor(GatewayErrorReason reason) => reason switch
+    {
+        GatewayErrorReason.ConcurrencyLimit => StatusCodes.Status429TooManyRequests,
+        GatewayErrorReason.CircuitOpen => StatusCodes.Status503ServiceUnavailable,
+        GatewayErrorReason.UpstreamUnreachable => StatusCodes.Status502BadGateway,
+        GatewayErrorReason.BadUpstreamResponse => StatusCodes.Status502BadGateway,
+        GatewayErrorReason.UpstreamTimeout => StatusCodes.Status504GatewayTimeout,
+        GatewayErrorReason.UpgradeRejected => StatusCodes.Status501NotImplemented,
+        GatewayErrorReason.InvalidPath => StatusCodes.Status400BadRequest,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    /// <summary>Formats whole seconds for <c>Retry-After</c>; the common values are cached strings.</summary>
+    public static string Seconds(int seconds) =>
+        (uint)seconds < (uint)CachedSeconds.Length ? CachedSeconds[seconds] : seconds.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Writes a problem response. The response must not have started.</summary>
+    public static Task WriteAsync(HttpContext context, GatewayErrorReason reason, string proxyName, string? retryAfterSeconds = null, string? circuitState = null)
+    {
+        var response = context.Response;
+        var status = StatusFor(reason);
+        response.StatusCode = status;
+        response.ContentType = ContentType;
+        var headers = response.Headers;
+        headers.CacheControl = "no-store";
+        if (retryAfterSeconds is not null)
+        {
+            headers.RetryAfter = retryAfterSeconds;
+        }
+
+        if (circuitState is not null)
+        {
+            headers["X-Circuit-Breaker"] = circuitState;
+        }
+
+        var writer = t_writer ??= new Utf8JsonWriter(response.BodyWriter, new JsonWriterOptions { SkipValidation = true });
+        writer.Reset(response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteString("type", TypeFor(status));
+        writer.WriteString("title", TitleFor(reason));
+        writer.WriteNumber("status", status);
+        writer.WriteString("detail", DetailFor(reason));
+        writer.WriteString("proxy", proxyName);
+        writer.WriteString("reason", reason.ToLabel());
+        writer.WriteString("traceId", Activity.Current?.Id ?? context.TraceIdentifier);
+        writer.WriteEndObject();
+        writer.Flush();
+        writer.Reset();
+        return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
+    }
+
+    private static string TypeFor(int status) => status switch
+    {
+        400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        429 => "https://tools.ietf.org/html/rfc6585#section-4",
+        501 => "https://tools.ietf.org/html/rfc9110#section-15.6.2",
+        502 => "https://tools.ietf.org/html/rfc9110#section-15.6.3",
+        503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+        504 => "https://tools.ietf.org/html/rfc9110#section-15.6.5",
+        _ => "about:blank",
+    };
+
+    private static string TitleFor(GatewayErrorReason reason) => reason switch
+    {
+        GatewayErrorReason.ConcurrencyLimit => "Too Many Requests",
+        GatewayErrorReason.CircuitOpen => "Service Unavailable",
+        GatewayErrorReason.UpstreamUnreachable => "Bad Gateway",
+        GatewayErrorReason.BadUpstreamResponse => "Bad Gateway",
+        GatewayErrorReason.UpstreamTimeout => "Gateway Timeout",
+        GatewayErrorReason.UpgradeRejected => "Not Implemented",
+        GatewayErrorReason.InvalidPath => "Bad Request",
+        _ => "Internal Server Error",
+    };
+
+    private static string DetailFor(GatewayErrorReason reason) => reason switch
+    {
+        GatewayErrorReason.ConcurrencyLimit => "The upstream's concurrency limit is reached; retry after the time in Retry-After.",
+        GatewayErrorReason.CircuitOpen => "The upstream's circuit breaker is open after repeated failures; retry after the time in Retry-After.",
+        GatewayErrorReason.UpstreamUnreachable => "The upstream could not be reached or closed the connection before answering.",
+        GatewayErrorReason.BadUpstreamResponse => "The upstream answered with something that is not valid HTTP.",
+        GatewayErrorReason.UpstreamTimeout => "The upstream did not connect or answer in time.",
+        GatewayErrorReason.UpgradeRejected => "Connection upgrades (such as WebSocket) are not proxied.",
+        GatewayErrorReason.InvalidPath => "The path would climb above the upstream's base path.",
+        _ => "The gateway failed.",
+    };
+
+    private static string[] CreateCachedSeconds()
+    {
+        var values = new string[301];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = i.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return values;
+    }
+
+    /// <summary>The state names sent in <c>X-Circuit-Breaker</c>.</summary>
+    public static string HeaderValue(CircuitState state) => state == CircuitState.HalfOpen ? "half-open" : "open";
+}

@@ -1,0 +1,176 @@
+using System.Net;
+using HardenedGateway.Diagnostics;
+using HardenedGateway.Transport;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace HardenedGateway.Forwarding;
+
+/// <summary>
+/// Streams one request to its upstream and the response back (EC-002, T035, T051): pooled buffers,
+/// no whole-body buffering, <c>text/event-stream</c> flushed write by write, the response-header
+/// timeout per request, and a failure after the response started aborting the client connection
+/// rather than passing a truncated body off as complete.
+/// </summary>
+internal sealed partial class RequestForwarder(SharedTransport transport, BytesPool pool, TimeProvider timeProvider, ILogger<RequestForwarder> logger)
+{
+    private readonly HttpMessageInvoker _invoker = transport.Invoker;
+
+    /// <summary>Forwards the request. Writes the upstream's answer, or nothing when it failed before headers (the caller answers then).</summary>
+    public async Task<ForwardResult> ForwardAsync(HttpContext context, HardenedUpstream upstream, string target)
+    {
+        var clientAborted = context.RequestAborted;
+        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        using var clientRegistration = clientAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+
+        var headerTimeout = upstream.ResponseHeaderTimeout;
+        var idleTimeout = upstream.Settings.StreamIdleTimeout;
+        StreamingRequestContent? content = null;
+        using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), target)
+        {
+            Version = upstream.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+
+        if (HasRequestBody(context))
+        {
+            // While the body uploads, silence is bounded by the idle timeout (or, when that is off,
+            // the header timeout); the header timeout proper starts once the body is sent.
+            var uploadIdle = idleTimeout > TimeSpan.Zero ? idleTimeout : headerTimeout;
+            content = new StreamingRequestContent(context.Request.Body, pool, uploadIdle, timeout, headerTimeout);
+            request.Content = content;
+        }
+        else if (headerTimeout > TimeSpan.Zero)
+        {
+            timeout.CancelAfter(headerTimeout);
+        }
+
+        HeaderRules.CopyRequestHeaders(context, request, upstream.UseHttp2);
+
+        var sendStarted = timeProvider.GetTimestamp();
+        HttpResponseMessage response;
+        try
+        {
+            response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // every failure becomes a classified outcome
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
+            var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.IsCancellationRequested);
+            LogSendFailure(upstream.Name, reason, ex);
+            return reason == GatewayErrorReason.ClientAborted
+                ? new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None)
+                : new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.Failure);
+        }
+
+        var upstreamDuration = timeProvider.GetElapsedTime(sendStarted);
+        using (response)
+        {
+            timeout.CancelAfter(idleTimeout > TimeSpan.Zero ? idleTimeout : Timeout.InfiniteTimeSpan);
+            var statusCode = (int)response.StatusCode;
+            var clientResponse = context.Response;
+            clientResponse.StatusCode = statusCode;
+            HeaderRules.CopyResponseHeaders(response, clientResponse);
+
+            var streamed = IsStreamed(response);
+            if (streamed)
+            {
+                context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            }
+
+            var verdict = OutcomeClassifier.IsFailureStatus(statusCode) ? UpstreamVerdict.Failure : UpstreamVerdict.Success;
+            Stream body;
+            try
+            {
+                body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+                if (streamed)
+                {
+                    // Send the headers now: an event-stream client should see its response start at once.
+                    await clientResponse.StartAsync(timeout.Token).ConfigureAwait(false);
+                }
+            }
+#pragma warning disable CA1031
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                return EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, ex);
+            }
+
+            var (status, error, _) = await StreamCopier.CopyAsync(body, clientResponse.Body, pool, streamed, idleTimeout, timeout).ConfigureAwait(false);
+            return status switch
+            {
+                CopyStatus.Completed => new ForwardResult(statusCode, GatewayErrorReason.None, upstreamDuration, verdict),
+                CopyStatus.DestinationFailed => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientGone: true, error),
+                _ => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, error),
+            };
+        }
+    }
+
+    private static bool HasRequestBody(HttpContext context)
+    {
+        var detection = context.Features.Get<IHttpRequestBodyDetectionFeature>();
+        return detection?.CanHaveBody ?? context.Request.ContentLength > 0;
+    }
+
+    private static bool IsStreamed(HttpResponseMessage response)
+    {
+        if (response.Content.Headers.ContentLength is null)
+        {
+            return true;
+        }
+
+        var mediaType = response.Content.Headers.ContentType?.MediaType;
+        return mediaType is not null && string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The exchange failed after the upstream's headers arrived: never disguise it as complete.</summary>
+    private ForwardResult EndAfterHeaders(HttpContext context, HardenedUpstream upstream, int statusCode, TimeSpan upstreamDuration, bool clientGone, Exception? error)
+    {
+        if (clientGone)
+        {
+            Log.ClientAbortedMidBody(logger, upstream.Name);
+            return new ForwardResult(StatusCodes.Status499ClientClosedRequest, GatewayErrorReason.ClientAborted, upstreamDuration, UpstreamVerdict.None);
+        }
+
+        Log.UpstreamAbortedMidBody(logger, upstream.Name, error?.GetType().Name ?? "timeout");
+        context.Abort();
+        return new ForwardResult(statusCode, GatewayErrorReason.UpstreamAborted, upstreamDuration, UpstreamVerdict.Failure);
+    }
+
+    private void LogSendFailure(string proxyName, GatewayErrorReason reason, Exception error)
+    {
+        switch (reason)
+        {
+            case GatewayErrorReason.BadUpstreamResponse:
+                Log.BadUpstreamResponse(logger, proxyName, error.Message);
+                break;
+            case GatewayErrorReason.ClientAborted:
+                Log.ClientAbortedBeforeHeaders(logger, proxyName);
+                break;
+            default:
+                Log.UpstreamFailed(logger, proxyName, reason.ToLabel(), error.GetType().Name, error.Message);
+                break;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EventIds.BadUpstreamResponse, Level = LogLevel.Warning, Message = "Proxy {ProxyName}: the upstream answered with something that is not valid HTTP (EC-004): {Error}")]
+        public static partial void BadUpstreamResponse(ILogger logger, string proxyName, string error);
+
+        [LoggerMessage(EventId = EventIds.RequestFailed, Level = LogLevel.Warning, Message = "Proxy {ProxyName}: upstream call failed ({Reason}): {ErrorType}: {Error}")]
+        public static partial void UpstreamFailed(ILogger logger, string proxyName, string reason, string errorType, string error);
+
+        [LoggerMessage(EventId = EventIds.UpstreamAbortedMidBody, Level = LogLevel.Warning, Message = "Proxy {ProxyName}: the upstream failed after the response started ({ErrorType}); the client connection was aborted.")]
+        public static partial void UpstreamAbortedMidBody(ILogger logger, string proxyName, string errorType);
+
+        [LoggerMessage(EventId = EventIds.ClientAborted, Level = LogLevel.Debug, Message = "Proxy {ProxyName}: the client went away before the upstream answered.")]
+        public static partial void ClientAbortedBeforeHeaders(ILogger logger, string proxyName);
+
+        [LoggerMessage(EventId = EventIds.ClientAborted, Level = LogLevel.Debug, Message = "Proxy {ProxyName}: the client went away while the response was streaming.")]
+        public static partial void ClientAbortedMidBody(ILogger logger, string proxyName);
+    }
+}

@@ -1,0 +1,91 @@
+namespace HardenedGateway.Forwarding;
+
+/// <summary>How a body copy ended.</summary>
+internal enum CopyStatus
+{
+    Completed,
+    SourceFailed,
+    DestinationFailed,
+    Canceled,
+}
+
+/// <summary>
+/// Copies a body through one pooled 32 KiB buffer (EC-002: never buffered whole). Model: YARP's
+/// <c>StreamCopier</c>: the first read is a zero-byte read, so a stream that is slow to start (an AI
+/// model thinking) holds no buffer while it waits.
+/// </summary>
+internal static class StreamCopier
+{
+    /// <summary>
+    /// Copies <paramref name="source"/> to <paramref name="destination"/>. When <paramref name="idleTimeout"/>
+    /// is above zero, <paramref name="timeout"/> is re-armed before every read and write, so only
+    /// silence ends the copy, never its total length.
+    /// </summary>
+    public static async ValueTask<(CopyStatus Status, Exception? Error, long Bytes)> CopyAsync(
+        Stream source, Stream destination, BytesPool pool, bool flushEachWrite, TimeSpan idleTimeout, CancellationTokenSource timeout)
+    {
+        var token = timeout.Token;
+        var idle = idleTimeout > TimeSpan.Zero;
+        byte[]? buffer = null;
+        long total = 0;
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    if (idle)
+                    {
+                        timeout.CancelAfter(idleTimeout);
+                    }
+
+                    if (buffer is null)
+                    {
+                        await source.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
+                        buffer = pool.Rent();
+                    }
+
+                    read = await source.ReadAsync(buffer.AsMemory(), token).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // every failure is a classified outcome, not a crash
+                catch (Exception ex)
+                {
+                    return (token.IsCancellationRequested ? CopyStatus.Canceled : CopyStatus.SourceFailed, ex, total);
+                }
+
+                if (read == 0)
+                {
+                    return (CopyStatus.Completed, null, total);
+                }
+
+                total += read;
+                try
+                {
+                    if (idle)
+                    {
+                        timeout.CancelAfter(idleTimeout);
+                    }
+
+                    await destination.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
+                    if (flushEachWrite)
+                    {
+                        await destination.FlushAsync(token).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    return (token.IsCancellationRequested ? CopyStatus.Canceled : CopyStatus.DestinationFailed, ex, total);
+                }
+#pragma warning restore CA1031
+            }
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                pool.Return(buffer);
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using HardenedGateway.Diagnostics;
+using HardenedGateway.Forwarding;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+
+namespace HardenedGateway.Hosting;
+
+/// <summary>
+/// The request pipeline of one proxied request (T048..T054):
+/// upgrade check → path check → breaker → limiter → forward → classify → breaker, metrics and log → release.
+/// Every exit path gives back what it took: the limiter slot, the breaker's probe slot, the buffers.
+/// </summary>
+internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProvider timeProvider, ILogger<ProxyPipeline> logger)
+{
+    /// <summary>Handles a request matched to <paramref name="upstream"/>; <paramref name="target"/> is null when the path climbs above the base.</summary>
+    public Task InvokeAsync(HttpContext context, HardenedUpstream upstream, string? target)
+    {
+        var started = timeProvider.GetTimestamp();
+        if (IsUpgradeRequest(context))
+        {
+            return RejectAsync(context, upstream, GatewayErrorReason.UpgradeRejected, started);
+        }
+
+        if (target is null)
+        {
+            return RejectAsync(context, upstream, GatewayErrorReason.InvalidPath, started);
+        }
+
+        CircuitPermit permit = default;
+        var breaker = upstream.CircuitBreaker;
+        if (breaker is not null && !breaker.TryAdmit(out permit))
+        {
+            return RejectAsync(context, upstream, GatewayErrorReason.CircuitOpen, started);
+        }
+
+        var limiter = upstream.Limiter;
+        if (limiter is not null && !limiter.TryAcquire())
+        {
+            if (upstream.Settings.QueueTimeout > TimeSpan.Zero)
+            {
+                return WaitThenForwardAsync(context, upstream, target, permit, started);
+            }
+
+            breaker?.OnAbandoned(permit);
+            return RejectAsync(context, upstream, GatewayErrorReason.ConcurrencyLimit, started);
+        }
+
+        return ForwardAdmittedAsync(context, upstream, target, permit, started);
+    }
+
+    private static bool IsUpgradeRequest(HttpContext context)
+    {
+        var upgrade = context.Request.Headers.Upgrade;
+        if (upgrade.Count > 0)
+        {
+            // Kestrel ignores "Upgrade: h2c"; so do we, and the header is dropped as hop-by-hop.
+            return !(upgrade.Count == 1 && string.Equals(upgrade.ToString().Trim(), "h2c", StringComparison.OrdinalIgnoreCase));
+        }
+
+        return context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true;
+    }
+
+    private async Task WaitThenForwardAsync(HttpContext context, HardenedUpstream upstream, string target, CircuitPermit permit, long started)
+    {
+        bool acquired;
+        try
+        {
+            acquired = await upstream.Limiter!.AcquireAsync(upstream.Settings.QueueTimeout, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            upstream.CircuitBreaker?.OnAbandoned(permit);
+            Complete(context, upstream, new ForwardResult(StatusCodes.Status499ClientClosedRequest, GatewayErrorReason.ClientAborted, null, UpstreamVerdict.None), started);
+            return;
+        }
+
+        if (!acquired)
+        {
+            upstream.CircuitBreaker?.OnAbandoned(permit);
+            await RejectAsync(context, upstream, GatewayErrorReason.ConcurrencyLimit, started).ConfigureAwait(false);
+            return;
+        }
+
+        await ForwardAdmittedAsync(context, upstream, target, permit, started).ConfigureAwait(false);
+    }
+
+    private async Task ForwardAdmittedAsync(HttpContext context, HardenedUpstream upstream, string target, CircuitPermit permit, long started)
+    {
+        var breaker = upstream.CircuitBreaker;
+        var verdictRecorded = false;
+        ForwardResult result;
+        upstream.Metrics.RequestStarted();
+        try
+        {
+            result = await forwarder.ForwardAsync(context, upstream, target).ConfigureAwait(false);
+            if (breaker is not null)
+            {
+                switch (result.Verdict)
+                {
+                    case UpstreamVerdict.Success:
+                        breaker.OnSuccess(permit);
+                        break;
+                    case UpstreamVerdict.Failure:
+                        breaker.OnFailure(permit);
+                        break;
+                    default:
+                        breaker.OnAbandoned(permit);
+                        break;
+                }
+            }
+
+            verdictRecorded = true;
+        }
+        finally
+        {
+            if (!verdictRecorded)
+            {
+                breaker?.OnAbandoned(permit);
+            }
+
+            upstream.Limiter?.Release();
+            upstream.Metrics.RequestStopped();
+        }
+
+        if (result.Reason is GatewayErrorReason.UpstreamUnreachable or GatewayErrorReason.UpstreamTimeout or GatewayErrorReason.BadUpstreamResponse && !context.Response.HasStarted)
+        {
+            await WriteProblemAsync(context, upstream, result.Reason).ConfigureAwait(false);
+        }
+
+        Complete(context, upstream, result, started);
+    }
+
+    private async Task RejectAsync(HttpContext context, HardenedUpstream upstream, GatewayErrorReason reason, long started)
+    {
+        await WriteProblemAsync(context, upstream, reason).ConfigureAwait(false);
+        Complete(context, upstream, new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.None), started);
+    }
+
+    private static Task WriteProblemAsync(HttpContext context, HardenedUpstream upstream, GatewayErrorReason reason)
+    {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return Task.CompletedTask;
+        }
+
+        return reason switch
+        {
+            GatewayErrorReason.ConcurrencyLimit => ProblemResponses.WriteAsync(context, reason, upstream.Name, upstream.RetryAfterHeaderValue),
+            GatewayErrorReason.CircuitOpen => ProblemResponses.WriteAsync(
+                context,
+                reason,
+                upstream.Name,
+                ProblemResponses.Seconds(upstream.CircuitRetryAfterSeconds()),
+                ProblemResponses.HeaderValue(upstream.CircuitBreaker?.State ?? CircuitState.Open)),
+            _ => ProblemResponses.WriteAsync(context, reason, upstream.Name),
+        };
+    }
+
+    private void Complete(HttpContext context, HardenedUpstream upstream, ForwardResult result, long started)
+    {
+        var total = timeProvider.GetElapsedTime(started);
+        upstream.Metrics.RecordRequest(result.StatusCode, result.Reason, total, result.UpstreamDuration);
+        if (!logger.IsEnabled(LogLevel.Debug))
+        {
+            return;
+        }
+
+        var upstreamMs = result.UpstreamDuration?.TotalMilliseconds ?? 0;
+        var level = result.Reason == GatewayErrorReason.ClientAborted ? LogLevel.Debug : LogLevel.Information;
+        Log.RequestCompleted(
+            logger,
+            level,
+            upstream.Name,
+            context.Request.Method,
+            result.StatusCode,
+            upstreamMs,
+            total.TotalMilliseconds - upstreamMs,
+            upstream.CircuitBreaker?.State ?? CircuitState.Closed,
+            upstream.Limiter?.InUse ?? 0,
+            result.Reason == GatewayErrorReason.None ? "none" : result.Reason.ToLabel());
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EventIds.RequestCompleted, Message = "Proxy {ProxyName} {Method} -> {StatusCode} in upstream {UpstreamLatencyMs:0.###} ms + gateway {ProxyLatencyMs:0.###} ms (circuit {CircuitState}, {ConcurrentCount} in flight, reason {Reason})")]
+        public static partial void RequestCompleted(ILogger logger, LogLevel level, string proxyName, string method, int statusCode, double upstreamLatencyMs, double proxyLatencyMs, CircuitState circuitState, int concurrentCount, string reason);
+    }
+}
