@@ -52,28 +52,52 @@ internal sealed class HardenedProxyOptionsValidator : IValidateOptions<HardenedP
 
             CheckPathPrefix(failures, key, proxy.PathPrefix, proxyName, prefixes);
             CheckUpstream(failures, $"{key}:Upstream", proxy.Upstream);
-            if (proxy.ResponseHeaderTimeout is { } headerTimeout)
-            {
-                CheckDuration(failures, $"{key}:ResponseHeaderTimeout", headerTimeout, TimeSpan.Zero, TimeSpan.FromHours(24), "0 (no limit) .. 24 h");
-            }
-
-            CheckDuration(failures, $"{key}:StreamIdleTimeout", proxy.StreamIdleTimeout, TimeSpan.Zero, TimeSpan.FromHours(24), "0 (off) .. 24 h");
-            CheckRange(failures, $"{key}:MaxConcurrent", proxy.MaxConcurrent, 0, 100_000, "0 (no limiter) .. 100000");
-            CheckDuration(failures, $"{key}:QueueTimeout", proxy.QueueTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(10), "0 (reject at once) .. 10 min");
-            CheckRange(failures, $"{key}:RetryAfterSeconds", proxy.RetryAfterSeconds, 1, 3600, "1 .. 3600");
-            if (proxy.CircuitBreaker is not { } breaker)
-            {
-                failures.Add($"{key}:CircuitBreaker must not be null.");
-            }
-            else
-            {
-                CheckRange(failures, $"{key}:CircuitBreaker:FailureThreshold", breaker.FailureThreshold, 1, 10_000, "1 .. 10000 consecutive failures");
-                CheckDuration(failures, $"{key}:CircuitBreaker:RecoveryTimeout", breaker.RecoveryTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(24), "1 ms .. 24 h");
-                CheckRange(failures, $"{key}:CircuitBreaker:HalfOpenRequests", breaker.HalfOpenRequests, 1, 1000, "1 .. 1000");
-            }
+            CheckLimits(failures, key, proxy);
         }
 
         return failures;
+    }
+
+    /// <summary>Validates an upstream reached only from typed clients: no route, and the upstream URI is optional.</summary>
+    internal static List<string> CollectClientOnly(string proxyName, ProxyOptions proxy)
+    {
+        var failures = new List<string>();
+        var key = $"{Root}:Proxies:{proxyName}";
+        if (!IsValidName(proxyName))
+        {
+            failures.Add($"The upstream name '{proxyName}' is invalid; a name must be 1 to 64 letters, digits, '-' or '_'.");
+        }
+
+        if (proxy.Upstream is not null)
+        {
+            CheckUpstream(failures, $"{key}:Upstream", proxy.Upstream);
+        }
+
+        CheckLimits(failures, key, proxy);
+        return failures;
+    }
+
+    private static void CheckLimits(List<string> failures, string key, ProxyOptions proxy)
+    {
+        if (proxy.ResponseHeaderTimeout is { } headerTimeout)
+        {
+            CheckDuration(failures, $"{key}:ResponseHeaderTimeout", headerTimeout, TimeSpan.Zero, TimeSpan.FromHours(24), "0 (no limit) .. 24 h");
+        }
+
+        CheckDuration(failures, $"{key}:StreamIdleTimeout", proxy.StreamIdleTimeout, TimeSpan.Zero, TimeSpan.FromHours(24), "0 (off) .. 24 h");
+        CheckRange(failures, $"{key}:MaxConcurrent", proxy.MaxConcurrent, 0, 100_000, "0 (no limiter) .. 100000");
+        CheckDuration(failures, $"{key}:QueueTimeout", proxy.QueueTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(10), "0 (reject at once) .. 10 min");
+        CheckRange(failures, $"{key}:RetryAfterSeconds", proxy.RetryAfterSeconds, 1, 3600, "1 .. 3600");
+        if (proxy.CircuitBreaker is not { } breaker)
+        {
+            failures.Add($"{key}:CircuitBreaker must not be null.");
+        }
+        else
+        {
+            CheckRange(failures, $"{key}:CircuitBreaker:FailureThreshold", breaker.FailureThreshold, 1, 10_000, "1 .. 10000 consecutive failures");
+            CheckDuration(failures, $"{key}:CircuitBreaker:RecoveryTimeout", breaker.RecoveryTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(24), "1 ms .. 24 h");
+            CheckRange(failures, $"{key}:CircuitBreaker:HalfOpenRequests", breaker.HalfOpenRequests, 1, 1000, "1 .. 1000");
+        }
     }
 
     internal static bool IsValidName(string name)

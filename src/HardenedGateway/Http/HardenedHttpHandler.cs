@@ -1,0 +1,94 @@
+using HardenedGateway.Forwarding;
+
+namespace HardenedGateway.Http;
+
+/// <summary>
+/// The typed-client side of an upstream: the same breaker, limiter, response-header timeout,
+/// outcome classification and metrics as its proxy route (issue 5). Rejections throw
+/// <see cref="UpstreamRejectedException"/> subtypes; the concurrency slot is held until the
+/// response content is consumed or disposed.
+/// </summary>
+internal sealed class HardenedHttpHandler(Func<HardenedUpstream> resolveUpstream, TimeProvider timeProvider) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var upstream = resolveUpstream();
+        var started = timeProvider.GetTimestamp();
+        CircuitPermit permit = default;
+        var breaker = upstream.CircuitBreaker;
+        if (breaker is not null && !breaker.TryAdmit(out permit))
+        {
+            var state = breaker.State;
+            var retryAfter = TimeSpan.FromSeconds(upstream.CircuitRetryAfterSeconds());
+            upstream.Metrics.RecordRequest(503, GatewayErrorReason.CircuitOpen, timeProvider.GetElapsedTime(started), null);
+            throw new UpstreamCircuitOpenException(upstream.Name, retryAfter, state == CircuitState.Closed ? CircuitState.Open : state);
+        }
+
+        var limiter = upstream.Limiter;
+        if (limiter is not null && !limiter.TryAcquire())
+        {
+            var acquired = false;
+            if (upstream.Settings.QueueTimeout > TimeSpan.Zero)
+            {
+                try
+                {
+                    acquired = await limiter.AcquireAsync(upstream.Settings.QueueTimeout, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    breaker?.OnAbandoned(permit);
+                    upstream.Metrics.RecordRequest(499, GatewayErrorReason.ClientAborted, timeProvider.GetElapsedTime(started), null);
+                    throw;
+                }
+            }
+
+            if (!acquired)
+            {
+                breaker?.OnAbandoned(permit);
+                upstream.Metrics.RecordRequest(429, GatewayErrorReason.ConcurrencyLimit, timeProvider.GetElapsedTime(started), null);
+                throw new UpstreamConcurrencyLimitException(upstream.Name, TimeSpan.FromSeconds(upstream.Settings.RetryAfterSeconds));
+            }
+        }
+
+        upstream.Metrics.RequestStarted();
+        var exchange = new HardenedExchange(upstream, permit, started, timeProvider);
+        var headerTimeout = upstream.ResponseHeaderTimeout;
+        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        using var callerRegistration = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+        if (headerTimeout > TimeSpan.Zero)
+        {
+            timeout.CancelAfter(headerTimeout);
+        }
+
+        var sendStarted = timeProvider.GetTimestamp();
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            var callerCanceled = cancellationToken.IsCancellationRequested;
+            var reason = OutcomeClassifier.ClassifySendFailure(ex, callerCanceled, !callerCanceled && timeout.IsCancellationRequested);
+            exchange.End(
+                reason == GatewayErrorReason.ClientAborted ? 499 : ProblemResponses.StatusFor(reason),
+                reason,
+                null,
+                reason == GatewayErrorReason.ClientAborted ? UpstreamVerdict.None : UpstreamVerdict.Failure);
+            if (reason == GatewayErrorReason.UpstreamTimeout && ex is OperationCanceledException)
+            {
+                // As HttpClient.Timeout does: a cancellation whose inner exception is a TimeoutException.
+                throw new TaskCanceledException(
+                    $"Upstream '{upstream.Name}' sent no response headers within {headerTimeout.TotalSeconds:0.###} s (ResponseHeaderTimeout).",
+                    new TimeoutException(ex.Message, ex));
+            }
+
+            throw;
+        }
+
+        timeout.CancelAfter(Timeout.InfiniteTimeSpan);
+        exchange.HeadersReceived((int)response.StatusCode, timeProvider.GetElapsedTime(sendStarted));
+        response.Content = new ObservedContent(response.Content, exchange);
+        return response;
+    }
+}
