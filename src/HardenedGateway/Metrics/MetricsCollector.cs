@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.ObjectModel;
 using System.Diagnostics.Metrics;
 using HardenedGateway.Metrics;
 
@@ -13,7 +12,7 @@ namespace HardenedGateway;
 /// <remarks>
 /// <para>
 /// Every <see cref="Meter"/> instrument has the name of its Prometheus family, so an OpenTelemetry or
-/// Prometheus exporter of the meter shows the same series as <see cref="WritePrometheusText(TextWriter)"/>:
+/// Prometheus exporter of the meter shows the same series as <see cref="WritePrometheusText"/>:
 /// the counters <c>hardened_gateway_requests_total</c> (tags <c>proxy</c>, <c>code</c> as an
 /// <see cref="int"/>) and <c>hardened_gateway_errors_total</c> (<c>proxy</c>, <c>reason</c>); the
 /// histograms <c>hardened_gateway_request_duration_seconds</c> and
@@ -35,7 +34,7 @@ public sealed partial class MetricsCollector : IDisposable
     /// <summary>The name of the <see cref="Meter"/>: <c>HardenedGateway</c>.</summary>
     public const string MeterName = "HardenedGateway";
 
-    /// <summary>The content type of <see cref="WritePrometheusText(TextWriter)"/>'s output.</summary>
+    /// <summary>The content type of <see cref="WritePrometheusText"/>'s output.</summary>
     public const string PrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
 
     private readonly Lock _registryLock = new();
@@ -57,9 +56,12 @@ public sealed partial class MetricsCollector : IDisposable
         CreateObservableInstruments();
     }
 
+    /// <summary>Gets the meter the instruments belong to.</summary>
+    internal Meter Meter => _meter;
+
     /// <summary>Gets the upper bounds in seconds of both duration histograms' finite buckets:
     /// 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5 and 10 (a +Inf bucket follows).</summary>
-    public static IReadOnlyList<double> DurationBucketBoundaries { get; } = new ReadOnlyCollection<double>(DurationHistogram.UpperBoundsSeconds);
+    public static IReadOnlyList<double> DurationBucketBoundaries => DurationHistogram.Boundaries;
 
     /// <summary>Gets (creating on first use) the series of one proxy, and points its gauges at the given limiter and breaker.</summary>
     /// <param name="proxyName">The proxy (upstream) name.</param>
@@ -119,10 +121,11 @@ public sealed partial class MetricsCollector : IDisposable
     }
 
     /// <summary>Writes every series in Prometheus text format 0.0.4, UTF-8 encoded, for example to an
-    /// <c>HttpResponse.BodyWriter</c> (no synchronous I/O; flush the writer afterwards).</summary>
+    /// <c>HttpResponse.BodyWriter</c>: no synchronous I/O and no intermediate string (flush the writer afterwards).
+    /// The output is that of <see cref="WritePrometheusText"/>.</summary>
     /// <param name="writer">The destination.</param>
     /// <exception cref="ArgumentNullException"><paramref name="writer"/> is <see langword="null"/>.</exception>
-    public void WritePrometheusText(IBufferWriter<byte> writer)
+    public void WritePrometheusTextUtf8(IBufferWriter<byte> writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         using var builder = new PrometheusTextBuilder(writer);
@@ -130,7 +133,7 @@ public sealed partial class MetricsCollector : IDisposable
     }
 
     /// <summary>Renders every series in Prometheus text format 0.0.4 as one string.</summary>
-    /// <returns>The text that <see cref="WritePrometheusText(TextWriter)"/> writes.</returns>
+    /// <returns>The text that <see cref="WritePrometheusText"/> writes.</returns>
     public string RenderPrometheusText()
     {
         using var writer = new StringWriter(System.Globalization.CultureInfo.InvariantCulture);

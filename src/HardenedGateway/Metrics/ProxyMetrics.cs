@@ -21,6 +21,7 @@ public sealed class ProxyMetrics
 
     private const int CodesPerBlock = 100;
 
+    // The reasons are numbered 0..n-1 without gaps, so a reason indexes its counter directly.
     private static readonly int ReasonCount = Enum.GetValues<GatewayErrorReason>().Length;
 
     private readonly GatewayInstruments _instruments;

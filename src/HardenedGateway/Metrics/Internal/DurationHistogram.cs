@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+
 namespace HardenedGateway.Metrics;
 
 /// <summary>
@@ -9,6 +11,9 @@ internal sealed class DurationHistogram
 {
     /// <summary>The finite upper bounds in seconds: 0.01 0.05 0.1 0.25 0.5 1 2.5 5 10 (DESIGN.md).</summary>
     public static readonly double[] UpperBoundsSeconds = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>The finite upper bounds in seconds, read-only, for <see cref="MetricsCollector.DurationBucketBoundaries"/> and the meter's advice.</summary>
+    public static readonly IReadOnlyList<double> Boundaries = new ReadOnlyCollection<double>(UpperBoundsSeconds);
 
     /// <summary>The <c>le</c> label values, the last one for the +Inf bucket.</summary>
     public static readonly string[] UpperBoundLabels = ["0.01", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];

@@ -19,7 +19,7 @@ internal sealed class GatewayInstruments
 
     public GatewayInstruments(Meter meter)
     {
-        var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationHistogram.UpperBoundsSeconds };
+        var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationHistogram.Boundaries };
         _requests = meter.CreateCounter<long>(MetricNames.RequestsTotal, MetricNames.RequestUnit, MetricNames.RequestsTotalHelp);
         _errors = meter.CreateCounter<long>(MetricNames.ErrorsTotal, MetricNames.RequestUnit, MetricNames.ErrorsTotalHelp);
         _requestDuration = meter.CreateHistogram(MetricNames.RequestDuration, MetricNames.SecondsUnit, MetricNames.RequestDurationHelp, tags: null, advice);
