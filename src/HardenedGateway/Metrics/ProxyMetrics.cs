@@ -24,13 +24,19 @@ public sealed class ProxyMetrics
     // The reasons are numbered 0..n-1 without gaps, so a reason indexes its counter directly.
     private static readonly int ReasonCount = Enum.GetValues<GatewayErrorReason>().Length;
 
-    private readonly GatewayInstruments _instruments;
+    private readonly GatewayInstruments? _instruments;
     private readonly long[]?[] _statusBlocks = new long[]?[(MaxStatusCode + 1 - MinStatusCode) / CodesPerBlock];
     private readonly long[] _errorCounts = new long[ReasonCount];
     private long _activeRequests;
     private volatile GaugeSources _gaugeSources;
 
-    internal ProxyMetrics(string proxyName, GatewayInstruments instruments, ConcurrencyLimiter? limiter, CircuitBreaker? breaker)
+    /// <summary>Initializes a standalone instance that belongs to no collector and feeds no meter (for tests of its users).</summary>
+    internal ProxyMetrics(string proxyName)
+        : this(proxyName, instruments: null, limiter: null, breaker: null)
+    {
+    }
+
+    internal ProxyMetrics(string proxyName, GatewayInstruments? instruments, ConcurrencyLimiter? limiter, CircuitBreaker? breaker)
     {
         ProxyName = proxyName;
         LabelSet = "proxy=\"" + PrometheusTextBuilder.EscapeLabelValue(proxyName) + "\"";
@@ -46,12 +52,6 @@ public sealed class ProxyMetrics
 
     /// <summary>Gets the Prometheus label set of this proxy, escaped: <c>proxy="name"</c>.</summary>
     internal string LabelSet { get; }
-
-    /// <summary>Gets the limiter the gauges read, or <see langword="null"/>.</summary>
-    internal ConcurrencyLimiter? Limiter => _gaugeSources.Limiter;
-
-    /// <summary>Gets the breaker the gauges read, or <see langword="null"/>.</summary>
-    internal CircuitBreaker? Breaker => _gaugeSources.Breaker;
 
     /// <summary>Gets the limiter the gauges read when it limits anything; otherwise <see langword="null"/>.</summary>
     internal ConcurrencyLimiter? EnabledLimiter => _gaugeSources.Limiter is { IsEnabled: true } limiter ? limiter : null;
@@ -104,7 +104,7 @@ public sealed class ProxyMetrics
             UpstreamDuration.Record(reached);
         }
 
-        _instruments.RecordRequest(ProxyName, statusCode, reason, duration, upstreamDuration);
+        _instruments?.RecordRequest(ProxyName, statusCode, reason, duration, upstreamDuration);
     }
 
     /// <summary>Points the gauges at a new limiter and breaker (configuration reload).</summary>

@@ -156,4 +156,24 @@ public sealed class ProxyMetricsTests
             Assert.That(() => collector.ForProxy(string.Empty, null, null), Throws.ArgumentException);
         });
     }
+
+    [Test]
+    public void RecordRequest_StandaloneInstance_CountsWithoutCollector()
+    {
+        var standalone = new ProxyMetrics("ai");
+
+        standalone.RequestStarted();
+        standalone.RecordRequest(200, GatewayErrorReason.None, TimeSpan.FromMilliseconds(1), null);
+        standalone.RecordRequest(502, GatewayErrorReason.UpstreamUnreachable, TimeSpan.FromMilliseconds(1), null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(standalone.ProxyName, Is.EqualTo("ai"));
+            Assert.That(standalone.ActiveRequests, Is.EqualTo(1));
+            Assert.That(standalone.GetRequestCount(200), Is.EqualTo(1));
+            Assert.That(standalone.GetRequestCount(502), Is.EqualTo(1));
+            Assert.That(standalone.GetRequestCount(404), Is.Zero);
+            Assert.That(standalone.GetErrorCount(GatewayErrorReason.UpstreamUnreachable), Is.EqualTo(1));
+        });
+    }
 }
