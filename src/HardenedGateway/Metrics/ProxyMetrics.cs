@@ -1,34 +1,162 @@
-#pragma warning disable CA1822 // contract stub; the implementation replaces this file
+using System.Diagnostics.CodeAnalysis;
+using HardenedGateway.Metrics;
+
 namespace HardenedGateway;
 
 /// <summary>The metric series of one proxy; obtained from <see cref="MetricsCollector.ForProxy"/>. Thread-safe and lock-free.</summary>
+/// <remarks>
+/// Once a status code has been seen, <see cref="RecordRequest"/> allocates nothing and takes no lock:
+/// every count is an <see cref="Interlocked"/> increment of a slot in an array (one block of 100 codes
+/// per hundred, created on first use), and both histograms are arrays of bucket counts. The
+/// <see cref="System.Diagnostics.Metrics.Meter"/> instruments are fed as well; their tags are built
+/// only while a listener has enabled them.
+/// </remarks>
 public sealed class ProxyMetrics
 {
-    internal ProxyMetrics(string proxyName) => ProxyName = proxyName;
+    /// <summary>The lowest status code <see cref="RecordRequest"/> accepts.</summary>
+    public const int MinStatusCode = 100;
+
+    /// <summary>The highest status code <see cref="RecordRequest"/> accepts (HTTP status codes have three digits).</summary>
+    public const int MaxStatusCode = 999;
+
+    private const int CodesPerBlock = 100;
+
+    // The reasons are numbered 0..n-1 without gaps, so a reason indexes its counter directly.
+    private static readonly int ReasonCount = Enum.GetValues<GatewayErrorReason>().Length;
+
+    private readonly GatewayInstruments? _instruments;
+    private readonly long[]?[] _statusBlocks = new long[]?[(MaxStatusCode + 1 - MinStatusCode) / CodesPerBlock];
+    private readonly long[] _errorCounts = new long[ReasonCount];
+    private long _activeRequests;
+    private volatile GaugeSources _gaugeSources;
+
+    /// <summary>Initializes a standalone instance that belongs to no collector and feeds no meter (for tests of its users).</summary>
+    internal ProxyMetrics(string proxyName)
+        : this(proxyName, instruments: null, limiter: null, breaker: null)
+    {
+    }
+
+    internal ProxyMetrics(string proxyName, GatewayInstruments? instruments, ConcurrencyLimiter? limiter, CircuitBreaker? breaker)
+    {
+        ProxyName = proxyName;
+        LabelSet = "proxy=\"" + PrometheusTextBuilder.EscapeLabelValue(proxyName) + "\"";
+        _instruments = instruments;
+        _gaugeSources = new GaugeSources(limiter, breaker);
+    }
 
     /// <summary>Gets the proxy name (the <c>proxy</c> label).</summary>
     public string ProxyName { get; }
 
+    /// <summary>Gets the number of requests admitted and in flight (<c>hardened_gateway_active_requests</c>).</summary>
+    public long ActiveRequests => Volatile.Read(ref _activeRequests);
+
+    /// <summary>Gets the Prometheus label set of this proxy, escaped: <c>proxy="name"</c>.</summary>
+    internal string LabelSet { get; }
+
+    /// <summary>Gets the limiter the gauges read when it limits anything; otherwise <see langword="null"/>.</summary>
+    internal ConcurrencyLimiter? EnabledLimiter => _gaugeSources.Limiter is { IsEnabled: true } limiter ? limiter : null;
+
+    /// <summary>Gets the <c>hardened_gateway_circuit_breaker_state</c> value: the breaker's state, 0 without a breaker.</summary>
+    internal int CircuitStateValue => _gaugeSources.Breaker is { } breaker ? (int)breaker.State : (int)CircuitState.Closed;
+
+    internal DurationHistogram RequestDuration { get; } = new();
+
+    internal DurationHistogram UpstreamDuration { get; } = new();
+
     /// <summary>Counts a request as admitted and in flight (<c>hardened_gateway_active_requests</c> + 1).</summary>
-    public void RequestStarted()
-    {
-    }
+    public void RequestStarted() => Interlocked.Increment(ref _activeRequests);
 
     /// <summary>Counts an admitted request as no longer in flight (<c>hardened_gateway_active_requests</c> - 1).</summary>
-    public void RequestStopped()
-    {
-    }
+    public void RequestStopped() => Interlocked.Decrement(ref _activeRequests);
 
     /// <summary>Records one finished request: requests_total by code, errors_total by reason, both histograms.</summary>
     /// <param name="statusCode">The status the client got; 499 when the client went away.</param>
     /// <param name="reason">Why it ended without a normal answer, or <see cref="GatewayErrorReason.None"/>.</param>
-    /// <param name="duration">Arrival to end of response.</param>
-    /// <param name="upstreamDuration">Send to upstream response headers; <see langword="null"/> if the upstream was not reached.</param>
+    /// <param name="duration">Arrival to end of response. A negative duration counts as zero.</param>
+    /// <param name="upstreamDuration">Send to upstream response headers; <see langword="null"/> if the upstream was not reached. A negative duration counts as zero.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="statusCode"/> is not between <see cref="MinStatusCode"/> and
+    /// <see cref="MaxStatusCode"/>, or <paramref name="reason"/> is not a defined value. Nothing is recorded then.</exception>
     public void RecordRequest(int statusCode, GatewayErrorReason reason, TimeSpan duration, TimeSpan? upstreamDuration)
     {
-        _ = statusCode;
-        _ = reason;
-        _ = duration;
-        _ = upstreamDuration;
+        if ((uint)(statusCode - MinStatusCode) > MaxStatusCode - MinStatusCode)
+        {
+            ThrowStatusCodeOutOfRange(statusCode);
+        }
+
+        if ((uint)reason >= (uint)ReasonCount)
+        {
+            ThrowReasonOutOfRange(reason);
+        }
+
+        duration = NotNegative(duration);
+        upstreamDuration = upstreamDuration is { } upstream ? NotNegative(upstream) : null;
+
+        var offset = statusCode - MinStatusCode;
+        Interlocked.Increment(ref GetStatusBlock(offset / CodesPerBlock)[offset % CodesPerBlock]);
+        if (reason != GatewayErrorReason.None)
+        {
+            Interlocked.Increment(ref _errorCounts[(int)reason]);
+        }
+
+        RequestDuration.Record(duration);
+        if (upstreamDuration is { } reached)
+        {
+            UpstreamDuration.Record(reached);
+        }
+
+        _instruments?.RecordRequest(ProxyName, statusCode, reason, duration, upstreamDuration);
     }
+
+    /// <summary>Points the gauges at a new limiter and breaker (configuration reload).</summary>
+    internal void SetGaugeSources(ConcurrencyLimiter? limiter, CircuitBreaker? breaker)
+    {
+        var current = _gaugeSources;
+        if (!ReferenceEquals(current.Limiter, limiter) || !ReferenceEquals(current.Breaker, breaker))
+        {
+            _gaugeSources = new GaugeSources(limiter, breaker);
+        }
+    }
+
+    /// <summary>Gets the count of one status code; 0 if it was never seen.</summary>
+    internal long GetRequestCount(int statusCode)
+    {
+        var offset = statusCode - MinStatusCode;
+        if ((uint)offset > MaxStatusCode - MinStatusCode)
+        {
+            return 0;
+        }
+
+        var block = Volatile.Read(ref _statusBlocks[offset / CodesPerBlock]);
+        return block is null ? 0 : Volatile.Read(ref block[offset % CodesPerBlock]);
+    }
+
+    /// <summary>Gets the block of counters of one hundred (0 for 1xx); <see langword="null"/> until a code of it was seen.</summary>
+    internal long[]? GetStatusBlockOrNull(int blockIndex) => Volatile.Read(ref _statusBlocks[blockIndex]);
+
+    /// <summary>Gets the number of status-code blocks.</summary>
+    internal int StatusBlockCount => _statusBlocks.Length;
+
+    /// <summary>Gets the count of one error reason.</summary>
+    internal long GetErrorCount(GatewayErrorReason reason) => Volatile.Read(ref _errorCounts[(int)reason]);
+
+    private static TimeSpan NotNegative(TimeSpan value) => value < TimeSpan.Zero ? TimeSpan.Zero : value;
+
+    [DoesNotReturn]
+    private static void ThrowStatusCodeOutOfRange(int statusCode) =>
+        throw new ArgumentOutOfRangeException(nameof(statusCode), statusCode, $"A status code is between {MinStatusCode} and {MaxStatusCode}.");
+
+    [DoesNotReturn]
+    private static void ThrowReasonOutOfRange(GatewayErrorReason reason) =>
+        throw new ArgumentOutOfRangeException(nameof(reason), reason, "The reason is not a defined GatewayErrorReason value.");
+
+    private long[] GetStatusBlock(int blockIndex) => Volatile.Read(ref _statusBlocks[blockIndex]) ?? CreateStatusBlock(blockIndex);
+
+    private long[] CreateStatusBlock(int blockIndex)
+    {
+        var created = new long[CodesPerBlock];
+        return Interlocked.CompareExchange(ref _statusBlocks[blockIndex], created, null) ?? created;
+    }
+
+    /// <summary>The limiter and breaker read by the gauges, swapped as one so a reader never sees half a reload.</summary>
+    private sealed record GaugeSources(ConcurrencyLimiter? Limiter, CircuitBreaker? Breaker);
 }
