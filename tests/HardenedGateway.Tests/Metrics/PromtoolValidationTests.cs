@@ -16,7 +16,15 @@ public sealed class PromtoolValidationTests
         var promtool = FindPromtool();
         if (promtool is null)
         {
-            Assert.Fail("promtool was not found on PATH or at /usr/bin/promtool; install the 'prometheus' package (apt-get install -y prometheus).");
+            // CI installs promtool (build/ci-install-tools.sh) and sets HARDENED_GATEWAY_REQUIRE_PROMTOOL=1,
+            // so there the check always runs; a developer machine with only the .NET SDK is told how to run it.
+            const string Message = "promtool was not found on PATH or at /usr/bin/promtool; install the 'prometheus' package (apt-get install -y prometheus).";
+            if (Environment.GetEnvironmentVariable("HARDENED_GATEWAY_REQUIRE_PROMTOOL") == "1")
+            {
+                Assert.Fail(Message);
+            }
+
+            Assert.Ignore(Message);
             return;
         }
 
