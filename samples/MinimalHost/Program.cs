@@ -1,4 +1,70 @@
+using System.Security.Cryptography;
+using HardenedGateway;
+using Microsoft.AspNetCore.Authentication;
+using MinimalHost;
+
 var builder = WebApplication.CreateBuilder(args);
+
+// No upstream configured for "ai"? Start the embedded demo AI engine and proxy to it.
+WebApplication? demoEngine = null;
+if (string.IsNullOrEmpty(builder.Configuration["HardenedGateway:Proxies:ai:Upstream"]))
+{
+    demoEngine = await DemoAiEngine.StartAsync();
+    builder.Configuration["HardenedGateway:Proxies:ai:Upstream"] = demoEngine.Urls.First() + "/";
+}
+
+// The one call: /api/ai/* is forwarded to the upstream with a limiter and a breaker (appsettings.json).
+builder.Services.AddHardenedProxy(builder.Configuration.GetSection("HardenedGateway"));
+
+// The app's own typed client shares the "ai" upstream's limiter, breaker and metrics.
+builder.Services.AddHttpClient<AiClient>(client => client.BaseAddress = new Uri(builder.Configuration["HardenedGateway:Proxies:ai:Upstream"]!))
+    .AddHardenedHandler("ai");
+
+// Metrics and admin endpoints are for the "superuser" policy: Authorization: Bearer <Admin:Token>.
+var token = builder.Configuration["Admin:Token"];
+if (string.IsNullOrEmpty(token))
+{
+    token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+    Console.WriteLine($"Admin token: {token}");
+}
+
+builder.Services.AddSingleton(new AdminToken(token));
+builder.Services.AddAuthentication(AdminTokenAuthenticationHandler.SchemeName)
+    .AddScheme<AuthenticationSchemeOptions, AdminTokenAuthenticationHandler>(AdminTokenAuthenticationHandler.SchemeName, null);
+builder.Services.AddAuthorizationBuilder().AddPolicy("superuser", policy => policy.RequireRole("superuser"));
+
 var app = builder.Build();
-app.MapGet("/", () => "HardenedGateway sample host");
-app.Run();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapGet("/", () => Results.Text(
+    """
+    HardenedGateway sample host
+      GET  /api/ai/health                  proxied to the AI engine
+      POST /api/ai/generate                {"prompt":"hi","stream":true} -> server-sent events
+      GET  /api/ai/slow?ms=2000            a slow answer (try 10 at once: 5 pass, 5 get 429)
+      GET  /api/ai/fail                    500 (five in a row open the breaker: 503)
+      GET  /api/status                     the app's own typed client, same limiter and breaker
+    """));
+
+app.MapGet("/api/status", async (AiClient ai, CancellationToken cancellationToken) =>
+{
+    try
+    {
+        return Results.Text(await ai.GetHealthAsync(cancellationToken), "application/json");
+    }
+    catch (UpstreamRejectedException rejected)
+    {
+        // The limiter or the breaker refused the call before it was sent.
+        return Results.Problem(rejected.Message, statusCode: (int)rejected.StatusCode!, extensions: new Dictionary<string, object?>
+        {
+            ["retryAfterSeconds"] = (int)Math.Ceiling(rejected.RetryAfter.TotalSeconds),
+        });
+    }
+});
+
+await app.RunAsync();
+if (demoEngine is not null)
+{
+    await demoEngine.DisposeAsync();
+}
