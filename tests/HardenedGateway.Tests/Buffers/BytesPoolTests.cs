@@ -7,7 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace HardenedGateway.Tests.Buffers;
 
 [TestFixture]
-[Parallelizable]
+[Parallelizable(ParallelScope.All)]
 public sealed class BytesPoolTests
 {
     private const int PoolExhaustedEventId = 30;
@@ -146,6 +146,34 @@ public sealed class BytesPoolTests
     }
 
     [Test]
+    public async Task Rent_ConcurrentExhaustionBurst_LogsOneWarning()
+    {
+        const int Threads = 8;
+        const int FallbacksPerThread = 500;
+        var logger = new FakeLogger<BytesPool>();
+        var pool = new BytesPool(maxBuffers: 1, logger, new FakeTimeProvider()); // time stands still: one interval
+        pool.Rent();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var workers = Enumerable.Range(0, Threads).Select(_ => Task.Run(async () =>
+        {
+            await gate.Task.ConfigureAwait(false);
+            for (var i = 0; i < FallbacksPerThread; i++)
+            {
+                pool.Rent();
+            }
+        })).ToArray();
+
+        gate.SetResult();
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(pool.FallbackCount, Is.EqualTo(Threads * FallbacksPerThread));
+            Assert.That(logger.Collector.Count, Is.EqualTo(1), "a burst of exhaustions within one interval logs one warning");
+        });
+    }
+
+    [Test]
     public void Rent_PoolExhaustedWarningDisabled_CountsWithoutLogging()
     {
         var logger = new FakeLogger<BytesPool>();
@@ -270,7 +298,7 @@ public sealed class BytesPoolTests
     public async Task RentReturn_ParallelHolders_NeverShareABuffer()
     {
         const int Threads = 8;
-        const int Cycles = 5_000;
+        const int Cycles = 2_000;
         const int MaxBuffers = 4; // fewer than the holders, so pooled and fallback buffers both circulate
         var pool = new BytesPool(MaxBuffers);
         var held = new ConcurrentDictionary<byte[], int>(ReferenceEqualityComparer.Instance);

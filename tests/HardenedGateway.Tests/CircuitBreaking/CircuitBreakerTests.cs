@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace HardenedGateway.Tests.CircuitBreaking;
 
 [TestFixture]
-[Parallelizable]
+[Parallelizable(ParallelScope.All)]
 public sealed class CircuitBreakerTests
 {
     private static readonly TimeSpan RecoveryTimeout = TimeSpan.FromSeconds(30);

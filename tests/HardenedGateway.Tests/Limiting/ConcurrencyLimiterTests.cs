@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace HardenedGateway.Tests.Limiting;
 
 [TestFixture]
-[Parallelizable]
+[Parallelizable(ParallelScope.All)]
 public sealed class ConcurrencyLimiterTests
 {
     private static readonly TimeSpan WaitBound = TimeSpan.FromSeconds(10);

@@ -6,7 +6,7 @@ using HardenedGateway.Transport;
 namespace HardenedGateway.Tests.Transport;
 
 [TestFixture]
-[Parallelizable]
+[Parallelizable(ParallelScope.All)]
 public sealed class HardenedTransportTests
 {
     private static readonly TimeSpan WaitBound = TimeSpan.FromSeconds(10);
