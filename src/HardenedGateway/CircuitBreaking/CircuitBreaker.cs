@@ -18,6 +18,11 @@ namespace HardenedGateway;
 /// </remarks>
 public sealed class CircuitBreaker
 {
+    private const int MaxFailureThreshold = 10_000;
+    private const int MaxHalfOpenRequests = 1_000;
+    private static readonly TimeSpan MinRecoveryTimeout = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan MaxRecoveryTimeout = TimeSpan.FromHours(24);
+
     private readonly Lock _lock = new();
     private readonly TimeProvider _timeProvider;
     private readonly int _failureThreshold;
@@ -37,9 +42,14 @@ public sealed class CircuitBreaker
     public CircuitBreaker(CircuitBreakerOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+
+        // The ranges of the configuration contract (DESIGN.md), so a breaker built without DI is checked alike.
         ArgumentOutOfRangeException.ThrowIfLessThan(options.FailureThreshold, 1, nameof(options.FailureThreshold));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.FailureThreshold, MaxFailureThreshold, nameof(options.FailureThreshold));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.HalfOpenRequests, 1, nameof(options.HalfOpenRequests));
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.RecoveryTimeout, TimeSpan.Zero, nameof(options.RecoveryTimeout));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.HalfOpenRequests, MaxHalfOpenRequests, nameof(options.HalfOpenRequests));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RecoveryTimeout, MinRecoveryTimeout, nameof(options.RecoveryTimeout));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.RecoveryTimeout, MaxRecoveryTimeout, nameof(options.RecoveryTimeout));
 
         _failureThreshold = options.FailureThreshold;
         _recoveryTimeout = options.RecoveryTimeout;
@@ -160,34 +170,19 @@ public sealed class CircuitBreaker
     public void OnFailure(CircuitPermit permit)
     {
         CircuitStateChangedEventArgs? change = null;
-        if (!permit.IsProbe)
+        lock (_lock)
         {
-            if (_state != CircuitState.Closed || permit.Generation != Volatile.Read(ref _generation))
+            // A probe failure re-opens. A closed-state failure is counted only if it belongs to the current
+            // generation; the check and the count go together under the lock, so a request admitted before a
+            // transition can never be counted against the next closed period. (Interlocked, because
+            // OnSuccess clears the count without the lock.)
+            var opens = permit.IsProbe
+                ? IsCurrentProbeUnsynchronized(permit)
+                : _state == CircuitState.Closed && permit.Generation == _generation &&
+                  Interlocked.Increment(ref _consecutiveFailures) >= _failureThreshold;
+            if (opens)
             {
-                return; // an outcome from an earlier generation; the circuit already moved on
-            }
-
-            if (Interlocked.Increment(ref _consecutiveFailures) < _failureThreshold)
-            {
-                return;
-            }
-
-            lock (_lock)
-            {
-                if (_state == CircuitState.Closed && permit.Generation == _generation && _consecutiveFailures >= _failureThreshold)
-                {
-                    change = TransitionUnsynchronized(CircuitState.Open);
-                }
-            }
-        }
-        else
-        {
-            lock (_lock)
-            {
-                if (IsCurrentProbeUnsynchronized(permit))
-                {
-                    change = TransitionUnsynchronized(CircuitState.Open);
-                }
+                change = TransitionUnsynchronized(CircuitState.Open);
             }
         }
 

@@ -20,6 +20,10 @@ namespace HardenedGateway;
 /// </remarks>
 public sealed class ConcurrencyLimiter
 {
+    // The longest due time System.Threading.Timer (behind TimeProvider.System) accepts. A longer timeout
+    // would throw only after the waiter is queued, leaving an orphan that swallows the next free slot.
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly TimeProvider _timeProvider;
     private readonly LinkedList<Waiter> _waiters = new();
     private int _available;
@@ -93,13 +97,13 @@ public sealed class ConcurrencyLimiter
     /// <param name="timeout">The longest wait; <see cref="TimeSpan.Zero"/> does not wait, <see cref="Timeout.InfiniteTimeSpan"/> waits for ever.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns><see langword="true"/> if a slot was taken (call <see cref="Release"/> once); <see langword="false"/> if the wait timed out.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite, or longer than 49 days (the longest timer due time).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a slot was taken.</exception>
     public ValueTask<bool> AcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        if ((timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan) || timeout > MaxTimeout)
         {
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be zero or more, or Timeout.InfiniteTimeSpan.");
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be between zero and 49 days, or Timeout.InfiniteTimeSpan.");
         }
 
         if (cancellationToken.IsCancellationRequested)
