@@ -9,7 +9,7 @@ namespace HardenedGateway.Benchmarks.Micro;
 /// Targets (issue 7): recording allocates nothing; rendering takes under 1 ms (SC-006 allows 50 ms).
 /// No <c>MeterListener</c> is attached, as on a gateway that is scraped only through the text endpoint.
 /// </remarks>
-public sealed class MetricsCollectorBenchmarks : IDisposable
+public class MetricsCollectorBenchmarks
 {
     private const int RenderedProxies = 100;
 
@@ -57,11 +57,11 @@ public sealed class MetricsCollectorBenchmarks : IDisposable
     }
 
     [GlobalCleanup]
-    public void Dispose()
+    public void Cleanup()
     {
-        _recording?.Dispose();
-        _rendering?.Dispose();
-        _writer?.Dispose();
+        _recording.Dispose();
+        _rendering.Dispose();
+        _writer.Dispose();
     }
 
     [Benchmark(Baseline = true)]

@@ -25,8 +25,7 @@ internal static class MicroBenchmarks
 
         var config = DefaultConfig.Instance
             .AddJob(job)
-            .AddDiagnoser(MemoryDiagnoser.Default)
-            .WithOptions(ConfigOptions.JoinSummary);
+            .AddDiagnoser(MemoryDiagnoser.Default);
 
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(MicroBenchmarks).Assembly).Run(args, config);
         return summaries.Any(summary => summary.HasCriticalValidationErrors || summary.Reports.Any(report => !report.Success)) ? 1 : 0;
