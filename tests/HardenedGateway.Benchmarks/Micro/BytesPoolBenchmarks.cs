@@ -6,13 +6,14 @@ namespace HardenedGateway.Benchmarks.Micro;
 /// <summary>Renting and returning a 32 KiB body buffer, against <see cref="ArrayPool{T}.Shared"/> as a reference.</summary>
 public class BytesPoolBenchmarks
 {
-    private const int OperationsPerThread = 20_000;
-    private const int Threads = 2;
-
     private readonly BytesPool _pool = new();
+    private readonly Contention _contention = new();
 
     [GlobalSetup]
     public void Setup() => _pool.Return(_pool.Rent());
+
+    [GlobalCleanup]
+    public void Cleanup() => _contention.Dispose();
 
     [Benchmark(Baseline = true)]
     public int RentReturn()
@@ -22,15 +23,8 @@ public class BytesPoolBenchmarks
         return buffer.Length;
     }
 
-    [Benchmark(OperationsPerInvoke = OperationsPerThread * Threads)]
-    public void RentReturn_TwoThreads() =>
-        Parallel.For(0, Threads, new ParallelOptions { MaxDegreeOfParallelism = Threads }, _ =>
-        {
-            for (var i = 0; i < OperationsPerThread; i++)
-            {
-                _pool.Return(_pool.Rent());
-            }
-        });
+    [Benchmark(OperationsPerInvoke = Contention.OperationsPerThread * Contention.Threads)]
+    public void RentReturn_TwoThreads() => _contention.Run(_pool, static pool => pool.Return(pool.Rent()));
 
     [Benchmark]
     public int ArrayPoolShared_RentReturn()

@@ -6,9 +6,9 @@ namespace HardenedGateway.Benchmarks.Micro;
 /// <remarks>Target (issue 7): a free acquire/release allocates nothing.</remarks>
 public class ConcurrencyLimiterBenchmarks
 {
-    private const int OperationsPerThread = 20_000;
-    private const int Threads = 2;
+    private const int ContendedOperations = Contention.OperationsPerThread * Contention.Threads;
 
+    private readonly Contention _contention = new();
     private readonly ConcurrencyLimiter _free = new(10_000);
     private readonly ConcurrencyLimiter _full = new(1);
     private readonly ConcurrencyLimiter _contendedWide = new(10_000);
@@ -23,6 +23,9 @@ public class ConcurrencyLimiterBenchmarks
         }
     }
 
+    [GlobalCleanup]
+    public void Cleanup() => _contention.Dispose();
+
     [Benchmark(Baseline = true)]
     public bool TryAcquireRelease_Free()
     {
@@ -35,22 +38,18 @@ public class ConcurrencyLimiterBenchmarks
     public bool TryAcquire_AtLimit_Rejected() => _full.TryAcquire();
 
     /// <summary>Two threads take and give back slots of a generous limiter: the cost of the shared counter's cache line.</summary>
-    [Benchmark(OperationsPerInvoke = OperationsPerThread * Threads)]
-    public void TryAcquireRelease_TwoThreads_GenerousLimit() => Contend(_contendedWide);
+    [Benchmark(OperationsPerInvoke = ContendedOperations)]
+    public void TryAcquireRelease_TwoThreads_GenerousLimit() => _contention.Run(_contendedWide, TryAcquireRelease);
 
     /// <summary>Two threads fight over one slot: about half of the attempts are rejections.</summary>
-    [Benchmark(OperationsPerInvoke = OperationsPerThread * Threads)]
-    public void TryAcquireRelease_TwoThreads_OneSlot() => Contend(_contendedSingleSlot);
+    [Benchmark(OperationsPerInvoke = ContendedOperations)]
+    public void TryAcquireRelease_TwoThreads_OneSlot() => _contention.Run(_contendedSingleSlot, TryAcquireRelease);
 
-    private static void Contend(ConcurrencyLimiter limiter) =>
-        Parallel.For(0, Threads, new ParallelOptions { MaxDegreeOfParallelism = Threads }, _ =>
+    private static void TryAcquireRelease(ConcurrencyLimiter limiter)
+    {
+        if (limiter.TryAcquire())
         {
-            for (var i = 0; i < OperationsPerThread; i++)
-            {
-                if (limiter.TryAcquire())
-                {
-                    limiter.Release();
-                }
-            }
-        });
+            limiter.Release();
+        }
+    }
 }
