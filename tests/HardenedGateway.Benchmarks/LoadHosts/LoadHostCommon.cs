@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace HardenedGateway.Benchmarks.LoadHosts;
+
+/// <summary>What every load-test host shares: the builder, the ready line, and stopping by itself.</summary>
+internal static class LoadHostCommon
+{
+    /// <summary>Creates the builder as an application would (<c>WebApplication.CreateBuilder</c>), logging warnings and above only.</summary>
+    /// <remarks>
+    /// Per-request Information logs (YARP's "Proxying to", the gateway's request event) are off in every
+    /// host alike, as in a production deployment at Warning; <c>--Logging:LogLevel:Default Information</c> turns them on.
+    /// </remarks>
+    public static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        return builder;
+    }
+
+    /// <summary>Listens on a free loopback port and returns the listen options, whose port is the bound one once started.</summary>
+    public static ListenOptions ListenOnFreeLoopbackPort(KestrelServerOptions kestrel)
+    {
+        ListenOptions? bound = null;
+        kestrel.Listen(IPAddress.Loopback, 0, options => bound = options);
+        return bound!;
+    }
+
+    /// <summary>Starts the app, prints <c>LISTENING &lt;port&gt;...</c>, and runs until stopped, orphaned or past its lifetime.</summary>
+    public static async Task<int> RunAsync(WebApplication app, IReadOnlyList<ListenOptions> listeners)
+    {
+        var maxLifetime = TimeSpan.FromSeconds(app.Configuration.GetValue("maxLifetime", 3600));
+        var parentPid = app.Configuration.GetValue<int?>("parentPid");
+
+        await app.StartAsync();
+        var ports = string.Join(' ', listeners.Select(listener => listener.IPEndPoint!.Port));
+        Console.WriteLine($"LISTENING {ports}");
+        Console.Out.Flush();
+
+        var started = Stopwatch.GetTimestamp();
+        using var watchdog = new Timer(
+            _ =>
+            {
+                if (Stopwatch.GetElapsedTime(started) > maxLifetime || (parentPid is { } pid && !ProcessExists(pid)))
+                {
+                    app.Lifetime.StopApplication();
+                }
+            },
+            null,
+            TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(1));
+
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+
+    private static bool ProcessExists(int pid)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            return Directory.Exists($"/proc/{pid}");
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,293 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+
+namespace HardenedGateway.Benchmarks.LoadHosts;
+
+/// <summary>
+/// Turns the raw runs that <c>build/loadtest.sh</c> records (one JSON object a line) into medians per
+/// target, ratios to YARP and to the direct path, the drift between identical control targets, a
+/// markdown table and a JSON file.
+/// </summary>
+internal static class LoadReport
+{
+    private const string Direct = "direct";
+    private const string Yarp = "yarp";
+    private const string ControlSuffix = "-control";
+
+    public static int Run(string[] args)
+    {
+        var configuration = new ConfigurationBuilder().AddCommandLine(args).Build();
+        var input = configuration["input"] ?? throw new ArgumentException("--input <raw.jsonl> is required");
+        var output = configuration["output"] ?? throw new ArgumentException("--output <results.json> is required");
+        var markdownPath = configuration["markdown"];
+
+        var runs = File.ReadLines(input)
+            .Where(line => !string.IsNullOrWhiteSpace(line))
+            .Select(line => Derive(JsonNode.Parse(line)!.AsObject()))
+            .ToList();
+        var targets = runs.Select(run => run.Target).Distinct().ToList();
+
+        var summary = new JsonObject();
+        foreach (var target in targets)
+        {
+            var perKind = new JsonObject();
+            foreach (var group in runs.Where(run => run.Target == target).GroupBy(run => run.Kind))
+            {
+                var metrics = new JsonObject();
+                foreach (var name in group.SelectMany(run => run.Metrics.Keys).Distinct())
+                {
+                    var values = group.Select(run => run.Metrics.GetValueOrDefault(name, double.NaN)).Where(double.IsFinite).ToList();
+                    if (values.Count > 0)
+                    {
+                        metrics[name] = new JsonObject
+                        {
+                            ["median"] = Round(Median(values)),
+                            ["min"] = Round(values.Min()),
+                            ["max"] = Round(values.Max()),
+                            ["runs"] = values.Count,
+                        };
+                    }
+                }
+
+                perKind[group.Key] = metrics;
+            }
+
+            summary[target] = perKind;
+        }
+
+        var medians = new Medians(summary);
+        var ratios = new JsonObject();
+        foreach (var target in targets)
+        {
+            ratios[target] = new JsonObject
+            {
+                ["smallThroughputVsYarp"] = Round(medians.Ratio(target, Yarp, "small", "requestsPerSecond")),
+                ["smallThroughputVsDirect"] = Round(medians.Ratio(target, Direct, "small", "requestsPerSecond")),
+                ["smallCpuVsYarp"] = Round(medians.Ratio(target, Yarp, "small", "proxyCpuUsPerRequest")),
+                ["smallAllocatedVsYarp"] = Round(medians.Ratio(target, Yarp, "small", "allocatedBytesPerRequest")),
+            };
+        }
+
+        var drift = new JsonObject();
+        foreach (var control in targets.Where(target => target.EndsWith(ControlSuffix, StringComparison.Ordinal)))
+        {
+            var original = control[..^ControlSuffix.Length];
+            if (!targets.Contains(original))
+            {
+                continue;
+            }
+
+            var pair = new JsonObject();
+            foreach (var (kind, metric) in DriftMetrics)
+            {
+                pair[$"{kind}.{metric}"] = Round(medians.DriftPercent(original, control, kind, metric));
+            }
+
+            drift[$"{original} vs {control}"] = pair;
+        }
+
+        var document = new JsonObject
+        {
+            ["generatedAt"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
+            ["machine"] = Machine(),
+            ["mode"] = configuration["mode"],
+            ["commit"] = configuration["commit"],
+            ["settings"] = configuration["settings"],
+            ["targets"] = new JsonArray(targets.Select(target => (JsonNode)JsonValue.Create(target)).ToArray()),
+            ["medians"] = summary,
+            ["ratios"] = ratios,
+            ["driftPercent"] = drift,
+            ["runs"] = new JsonArray(runs.Select(run => (JsonNode)run.Raw.DeepClone()).ToArray()),
+        };
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        File.WriteAllText(output, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+        var markdown = Markdown(targets, medians, drift, configuration, document["machine"]!.GetValue<string>());
+        if (markdownPath is not null)
+        {
+            File.WriteAllText(markdownPath, markdown);
+        }
+
+        Console.Write(markdown);
+        return 0;
+    }
+
+    private static readonly (string Kind, string Metric)[] DriftMetrics =
+    [
+        ("small", "requestsPerSecond"),
+        ("small", "proxyCpuUsPerRequest"),
+        ("small", "allocatedBytesPerRequest"),
+        ("rate", "p99Ms"),
+        ("download", "mebibytesPerSecond"),
+        ("upload", "mebibytesPerSecond"),
+    ];
+
+    private static RunRecord Derive(JsonObject raw)
+    {
+        var metrics = new Dictionary<string, double>();
+        var kind = raw["kind"]!.GetValue<string>();
+        var wrk = raw["wrk"] as JsonObject;
+        double requests = 0;
+        if (wrk is not null)
+        {
+            requests = Number(wrk["requests"]);
+            var seconds = Number(wrk["durationUs"]) / 1e6;
+            var errors = wrk["errors"]!.AsObject();
+            metrics["requests"] = requests;
+            metrics["requestsPerSecond"] = requests / seconds;
+            metrics["errors"] = errors.Sum(error => Number(error.Value));
+            metrics["non2xx"] = Number(errors["status"]);
+            metrics["p50Ms"] = Number(wrk["latencyUs"]!["p50"]) / 1000;
+            metrics["p90Ms"] = Number(wrk["latencyUs"]!["p90"]) / 1000;
+            metrics["p99Ms"] = Number(wrk["latencyUs"]!["p99"]) / 1000;
+            metrics["p999Ms"] = Number(wrk["latencyUs"]!["p999"]) / 1000;
+            metrics["maxMs"] = Number(wrk["latencyUs"]!["max"]) / 1000;
+            metrics["lateSends"] = Number(wrk["lateSends"]);
+            metrics["maxScheduleLagMs"] = Number(wrk["maxLagMs"]);
+            metrics["mebibytesPerSecond"] = kind == "upload"
+                ? requests * Number(raw["uploadBytes"]) / seconds / (1024 * 1024)
+                : Number(wrk["bytes"]) / seconds / (1024 * 1024);
+        }
+
+        var clockTicks = Number(raw["clkTck"]);
+        if (requests > 0 && raw["proxyCpuTicks"] is { } proxyTicks)
+        {
+            metrics["proxyCpuUsPerRequest"] = Number(proxyTicks) / clockTicks * 1e6 / requests;
+        }
+
+        if (requests > 0 && raw["upstreamCpuTicks"] is { } upstreamTicks)
+        {
+            metrics["upstreamCpuUsPerRequest"] = Number(upstreamTicks) / clockTicks * 1e6 / requests;
+        }
+
+        if (raw["upstreamConnections"] is { } connections)
+        {
+            metrics["upstreamConnectionsOpened"] = Number(connections);
+        }
+
+        if (raw["statsBefore"] is JsonObject before && raw["statsAfter"] is JsonObject after)
+        {
+            double Delta(string name) => Number(after[name]) - Number(before[name]);
+            if (requests > 0)
+            {
+                metrics["allocatedBytesPerRequest"] = Delta("allocatedBytes") / requests;
+            }
+
+            metrics["gcCount"] = Delta("gen0Collections");
+            metrics["gen2Count"] = Delta("gen2Collections");
+            metrics["gcPauseTotalMs"] = Delta("totalPauseMs");
+            metrics["gcPauseMaxMs"] = Number(after["intervalMaxGcPauseMs"]);
+            metrics["otherSuspensionMaxMs"] = Number(after["intervalMaxOtherSuspensionMs"]);
+        }
+
+        if (raw["sse"] is JsonObject sse)
+        {
+            metrics["firstEventP50Ms"] = Number(sse["p50Ms"]);
+            metrics["firstEventP90Ms"] = Number(sse["p90Ms"]);
+            metrics["firstEventMaxMs"] = Number(sse["maxMs"]);
+            metrics["errors"] = Number(sse["failures"]);
+        }
+
+        return new RunRecord(raw["target"]!.GetValue<string>(), kind, metrics, raw);
+    }
+
+    private static string Markdown(List<string> targets, Medians medians, JsonObject drift, IConfiguration configuration, string machine)
+    {
+        var text = new StringBuilder();
+        var culture = CultureInfo.InvariantCulture;
+        text.AppendLine(culture, $"Load test ({configuration["mode"]} mode, {configuration["settings"]}), commit {configuration["commit"]}, on {machine}; medians over rounds.");
+        text.AppendLine();
+        text.AppendLine("Small responses, closed loop:");
+        text.AppendLine();
+        text.AppendLine("| target | req/s | vs YARP | vs direct | proxy CPU µs/req | alloc B/req | upstream conns opened | errors |");
+        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var target in targets)
+        {
+            text.AppendLine(culture, $"| {target} | {medians.Format(target, "small", "requestsPerSecond", "N0")} | {Format(medians.Ratio(target, Yarp, "small", "requestsPerSecond"), "0.00x")} | {Format(medians.Ratio(target, Direct, "small", "requestsPerSecond"), "0.00x")} | {medians.Format(target, "small", "proxyCpuUsPerRequest", "N1")} | {medians.Format(target, "small", "allocatedBytesPerRequest", "N0")} | {medians.Format(target, "small", "upstreamConnectionsOpened", "N0")} | {medians.Format(target, "small", "errors", "N0")} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Fixed rate (NFR-001, SC-002, SC-003):");
+        text.AppendLine();
+        text.AppendLine("| target | achieved req/s | p50 ms | p99 ms | max ms (worst run) | errors | late sends | GCs | GC pause total ms | longest GC pause ms (worst run) | alloc B/req | proxy CPU µs/req | upstream conns opened |");
+        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var target in targets)
+        {
+            text.AppendLine(culture, $"| {target} | {medians.Format(target, "rate", "requestsPerSecond", "N0")} | {medians.Format(target, "rate", "p50Ms", "N3")} | {medians.Format(target, "rate", "p99Ms", "N3")} | {medians.Format(target, "rate", "maxMs", "N2")} ({medians.Format(target, "rate", "maxMs", "N2", "max")}) | {medians.Format(target, "rate", "errors", "N0")} | {medians.Format(target, "rate", "lateSends", "N0")} | {medians.Format(target, "rate", "gcCount", "N0")} | {medians.Format(target, "rate", "gcPauseTotalMs", "N2")} | {medians.Format(target, "rate", "gcPauseMaxMs", "N2")} ({medians.Format(target, "rate", "gcPauseMaxMs", "N2", "max")}) | {medians.Format(target, "rate", "allocatedBytesPerRequest", "N0")} | {medians.Format(target, "rate", "proxyCpuUsPerRequest", "N1")} | {medians.Format(target, "rate", "upstreamConnectionsOpened", "N0")} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Large bodies and streaming:");
+        text.AppendLine();
+        text.AppendLine("| target | 1 MiB download MiB/s | 1 MiB upload MiB/s | first SSE event p50 ms | p90 ms | errors (download/upload/SSE) |");
+        text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var target in targets)
+        {
+            text.AppendLine(culture, $"| {target} | {medians.Format(target, "download", "mebibytesPerSecond", "N0")} | {medians.Format(target, "upload", "mebibytesPerSecond", "N0")} | {medians.Format(target, "sse", "firstEventP50Ms", "N2")} | {medians.Format(target, "sse", "firstEventP90Ms", "N2")} | {medians.Format(target, "download", "errors", "N0")}/{medians.Format(target, "upload", "errors", "N0")}/{medians.Format(target, "sse", "errors", "N0")} |");
+        }
+
+        if (drift.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Drift between two identical instances (|a - b| / mean, %): claim only differences well beyond these.");
+            text.AppendLine();
+            text.AppendLine("| pair | " + string.Join(" | ", DriftMetrics.Select(metric => $"{metric.Kind} {metric.Metric}")) + " |");
+            text.AppendLine("| --- | " + string.Join(" | ", DriftMetrics.Select(_ => "---:")) + " |");
+            foreach (var (pair, values) in drift)
+            {
+                var cells = DriftMetrics.Select(metric => values![$"{metric.Kind}.{metric.Metric}"] is { } value ? Format(value.GetValue<double>(), "N1") : "n/a");
+                text.AppendLine(culture, $"| {pair} | {string.Join(" | ", cells)} |");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static string Machine()
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        return $"{Environment.ProcessorCount} cores ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}";
+    }
+
+    private static double Number(JsonNode? node) => node is null ? double.NaN : node.GetValue<double>();
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        var middle = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    private static JsonNode? Round(double value) => double.IsFinite(value) ? JsonValue.Create(Math.Round(value, 4)) : null;
+
+    private static string Format(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "n/a";
+
+    private static string Format(JsonNode? node, string format) => node is null ? "n/a" : Format(node.GetValue<double>(), format);
+
+    private sealed record RunRecord(string Target, string Kind, Dictionary<string, double> Metrics, JsonObject Raw);
+
+    private sealed class Medians(JsonObject summary)
+    {
+        public double Get(string target, string kind, string metric, string statistic = "median") =>
+            summary[target]?[kind]?[metric]?[statistic] is { } value ? value.GetValue<double>() : double.NaN;
+
+        public string Format(string target, string kind, string metric, string format, string statistic = "median") =>
+            LoadReport.Format(Get(target, kind, metric, statistic), format);
+
+        public double Ratio(string target, string reference, string kind, string metric) =>
+            Get(target, kind, metric) / Get(reference, kind, metric);
+
+        public double DriftPercent(string first, string second, string kind, string metric)
+        {
+            var (a, b) = (Get(first, kind, metric), Get(second, kind, metric));
+            return Math.Abs(a - b) / ((a + b) / 2) * 100;
+        }
+    }
+}

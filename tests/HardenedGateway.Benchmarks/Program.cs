@@ -1,0 +1,53 @@
+using HardenedGateway.Benchmarks.LoadHosts;
+using HardenedGateway.Benchmarks.Micro;
+
+namespace HardenedGateway.Benchmarks;
+
+/// <summary>
+/// One executable for both instruments of the performance work: the BenchmarkDotNet suite and the
+/// processes that <c>build/loadtest.sh</c> starts and drives.
+/// </summary>
+internal static class Program
+{
+    private const string Usage = """
+        usage: HardenedGateway.Benchmarks <mode> [options]
+
+          bench [BenchmarkDotNet args]     micro-benchmarks, e.g. bench --filter '*'
+          upstream [--listeners N]         Kestrel upstream: /small /download /upload /slow?ms=N /sse, /_conns
+          yarp --upstream <uri>            YARP 2.3.0 host: /bench/{**rest} -> upstream, /_stats
+          gateway --upstream <uri>         AddHardenedProxy host: /bench -> upstream, /_stats
+          sse-probe --url <uri>            time to the first server-sent event, as JSON
+          report --input <raw.jsonl> --output <results.json> [--markdown <results.md>]
+
+        Host modes listen on 127.0.0.1 on a free port, print "LISTENING <port>..." once ready, and stop by
+        themselves after --maxLifetime seconds (default 3600) or when --parentPid is gone.
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            await Console.Error.WriteLineAsync(Usage);
+            return 2;
+        }
+
+        var rest = args[1..];
+        return args[0] switch
+        {
+            "bench" => MicroBenchmarks.Run(rest),
+            "upstream" => await UpstreamHost.RunAsync(rest),
+            "yarp" => await YarpHost.RunAsync(rest),
+            "gateway" => await GatewayHost.RunAsync(rest),
+            "sse-probe" => await SseProbe.RunAsync(rest),
+            "report" => LoadReport.Run(rest),
+            _ => await UnknownModeAsync(args[0]),
+        };
+    }
+
+    private static async Task<int> UnknownModeAsync(string mode)
+    {
+        await Console.Error.WriteLineAsync($"unknown mode '{mode}'");
+        await Console.Error.WriteLineAsync(Usage);
+        return 2;
+    }
+}
