@@ -1,10 +1,8 @@
-#if HARDENED_PROXY_API
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-#endif
 
 namespace HardenedGateway.Benchmarks.LoadHosts;
 
@@ -13,14 +11,8 @@ namespace HardenedGateway.Benchmarks.LoadHosts;
 /// <c>/bench</c> to the upstream, a limiter and a breaker on the measured path at limits the load never
 /// reaches (MaxConcurrent 10,000; FailureThreshold 1,000), plus <c>/_stats</c>.
 /// </summary>
-/// <remarks>
-/// Compiled only with <c>-p:HardenedProxyApi=true</c> (which defines <c>HARDENED_PROXY_API</c>), so
-/// this project builds before <c>AddHardenedProxy</c> exists; <c>build/loadtest.sh</c> turns it on
-/// when the core project has the API.
-/// </remarks>
 internal static class GatewayHost
 {
-#if HARDENED_PROXY_API
     public static async Task<int> RunAsync(string[] args)
     {
         using var pauses = new GcPauseListener();
@@ -44,12 +36,4 @@ internal static class GatewayHost
         app.MapProxyStats(pauses);
         return await LoadHostCommon.RunAsync(app, [listener!]);
     }
-#else
-    public static async Task<int> RunAsync(string[] args)
-    {
-        _ = args;
-        await Console.Error.WriteLineAsync("gateway mode is not compiled in: AddHardenedProxy is not available yet; build with -p:HardenedProxyApi=true once it is.");
-        return 3;
-    }
-#endif
 }
