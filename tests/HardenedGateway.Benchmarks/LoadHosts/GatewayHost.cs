@@ -34,6 +34,8 @@ internal static class GatewayHost
 
         var app = builder.Build(); // the proxy routes are mapped automatically
         app.MapProxyStats(pauses);
+        using var allocations = AllocationSampler.Enabled ? new AllocationSampler() : null;
+        allocations?.Map(app);
         return await LoadHostCommon.RunAsync(app, [listener!]);
     }
 }

@@ -47,6 +47,8 @@ internal static class YarpHost
         var app = builder.Build();
         app.MapReverseProxy();
         app.MapProxyStats(pauses);
+        using var allocations = AllocationSampler.Enabled ? new AllocationSampler() : null;
+        allocations?.Map(app);
         return await LoadHostCommon.RunAsync(app, [listener!]);
     }
 }
