@@ -103,7 +103,17 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
 
         var exited = _process.WaitForExitAsync(cancellationToken);
-        var first = await Task.WhenAny(found.Task, exited).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        Task first;
+        try
+        {
+            first = await Task.WhenAny(found.Task, exited).WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"The process did not print the expected line within {timeout}. Output:\n{Output}");
+            throw;
+        }
+
         if (first != found.Task)
         {
             Assert.Fail($"The process exited with {_process.ExitCode} before printing the expected line. Output:\n{Output}");
