@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace HardenedGateway.Prometheus.Tests.Infrastructure;
 
 /// <summary>
-/// An upstream (<c>/fail</c> answers 500, any other path 200) behind a gateway with three proxies:
+/// An upstream (<c>/fail</c> answers 500, any other path 200, unless the test maps it) behind a gateway with three proxies:
 /// <c>ai</c> (limiter 5, breaker), <c>plain</c> (neither) and <c>down</c> (a closed loopback port).
 /// </summary>
 public sealed class GatewayScenario : IAsyncDisposable
@@ -28,10 +28,12 @@ public sealed class GatewayScenario : IAsyncDisposable
     public static async Task<GatewayScenario> StartAsync(
         Action<IServiceCollection>? services = null,
         Action<WebApplication>? configure = null,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null,
+        Action<WebApplication>? upstream = null)
     {
-        var upstream = await TestUpstream.StartAsync(app =>
+        var upstreamHost = await TestUpstream.StartAsync(app =>
         {
+            upstream?.Invoke(app);
             app.Map("/fail", () => Results.StatusCode(StatusCodes.Status500InternalServerError));
             app.Map("/{**rest}", () => "ok");
         });
@@ -39,12 +41,12 @@ public sealed class GatewayScenario : IAsyncDisposable
         var all = new Dictionary<string, string?>
         {
             ["HardenedGateway:Proxies:ai:PathPrefix"] = "/api/ai",
-            ["HardenedGateway:Proxies:ai:Upstream"] = upstream.BaseAddress.ToString(),
+            ["HardenedGateway:Proxies:ai:Upstream"] = upstreamHost.BaseAddress.ToString(),
             ["HardenedGateway:Proxies:ai:MaxConcurrent"] = "5",
             ["HardenedGateway:Proxies:ai:CircuitBreaker:Enabled"] = "true",
             ["HardenedGateway:Proxies:ai:CircuitBreaker:FailureThreshold"] = "100",
             ["HardenedGateway:Proxies:plain:PathPrefix"] = "/api/plain",
-            ["HardenedGateway:Proxies:plain:Upstream"] = upstream.BaseAddress.ToString(),
+            ["HardenedGateway:Proxies:plain:Upstream"] = upstreamHost.BaseAddress.ToString(),
             ["HardenedGateway:Proxies:down:PathPrefix"] = "/api/down",
             ["HardenedGateway:Proxies:down:Upstream"] = "http://127.0.0.1:1/",
         };
@@ -56,11 +58,11 @@ public sealed class GatewayScenario : IAsyncDisposable
         try
         {
             var gateway = await TestGateway.StartAsync(all, services, configure);
-            return new GatewayScenario(upstream, gateway);
+            return new GatewayScenario(upstreamHost, gateway);
         }
         catch
         {
-            await upstream.DisposeAsync();
+            await upstreamHost.DisposeAsync();
             throw;
         }
     }
