@@ -32,10 +32,12 @@ internal sealed class PrometheusBridge : IDisposable
     private readonly List<GaugeBridge> _gauges = [];
     private readonly List<IRecordedProxyFamily> _recordedFamilies = [];
     private readonly HashSet<string> _liveProxies = new(StringComparer.Ordinal);
+    private readonly CollectCallback _collectCallback;
     private bool _disposed;
 
     public PrometheusBridge(MetricsCollector collector, IOptions<HardenedGatewayPrometheusOptions> options, IMeterFactory? meterFactory = null)
     {
+        // Taking the collector creates its meter first, so the listener started below sees every instrument at once.
         ArgumentNullException.ThrowIfNull(collector);
         ArgumentNullException.ThrowIfNull(options);
 
@@ -50,7 +52,9 @@ internal sealed class PrometheusBridge : IDisposable
         _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => ((InstrumentBridge)state!).Record(value, tags));
         _listener.Start();
 
-        Registry.AddBeforeCollectCallback(OnBeforeCollect);
+        // A registry keeps its callbacks for good; it keeps only this small slot, not the bridge.
+        _collectCallback = new CollectCallback(this);
+        Registry.AddBeforeCollectCallback(_collectCallback.Invoke);
     }
 
     /// <summary>Gets the registry the series are published in.</summary>
@@ -59,6 +63,7 @@ internal sealed class PrometheusBridge : IDisposable
     /// <summary>Stops listening and removes the gateway's series from the registry (which cannot unregister families).</summary>
     public void Dispose()
     {
+        _collectCallback.Detach();
         _listener.Dispose();
         lock (_collectLock)
         {
@@ -115,7 +120,6 @@ internal sealed class PrometheusBridge : IDisposable
         {
             if (_disposed)
             {
-                // The registry keeps its callbacks; a disposed bridge has nothing left to publish.
                 return;
             }
 
@@ -147,5 +151,14 @@ internal sealed class PrometheusBridge : IDisposable
                 family.AddProxies(_liveProxies);
             }
         }
+    }
+
+    private sealed class CollectCallback(PrometheusBridge bridge)
+    {
+        private PrometheusBridge? _bridge = bridge;
+
+        public void Invoke() => Volatile.Read(ref _bridge)?.OnBeforeCollect();
+
+        public void Detach() => Volatile.Write(ref _bridge, null);
     }
 }
