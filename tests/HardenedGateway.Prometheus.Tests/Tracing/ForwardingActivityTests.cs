@@ -20,7 +20,7 @@ public sealed class ForwardingActivityTests
         await using var scenario = await StartAsync();
         var (traceId, clientSpanId, traceparent) = NewTraceparent();
 
-        var (status, received) = await GetAsync(scenario, "/api/ai/echo", traceparent);
+        var (status, received) = await GetAsync(scenario, "/api/ai/echo", traceparent, tracestate: "vendor=value");
         var forward = await recorder.WaitForAsync(a => a.Source.Name == GatewaySource && a.TraceId == traceId);
         var incoming = await recorder.WaitForAsync(a => a.Source.Name == AspNetCoreSource && a.ParentSpanId == clientSpanId);
 
@@ -39,6 +39,7 @@ public sealed class ForwardingActivityTests
             Assert.That(forward.GetTagItem("server.port"), Is.EqualTo(scenario.Upstream.BaseAddress.Port));
             Assert.That(forward.Status, Is.EqualTo(ActivityStatusCode.Unset));
             Assert.That(received.Traceparent, Is.EqualTo($"00-{traceId}-{forward.SpanId}-01"), "the upstream continues the trace under the gateway's activity");
+            Assert.That(received.Tracestate, Is.EqualTo("vendor=value"));
         });
     }
 
