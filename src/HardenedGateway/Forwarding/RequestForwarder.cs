@@ -18,7 +18,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
     private readonly HttpMessageInvoker _invoker = transport.Invoker;
 
     /// <summary>Forwards the request. Writes the upstream's answer, or nothing when it failed before headers (the caller answers then).</summary>
-    public async Task<ForwardResult> ForwardAsync(HttpContext context, HardenedUpstream upstream, string target)
+    private async Task<ForwardResult> ForwardCoreAsync(HttpContext context, HardenedUpstream upstream, string target)
     {
         var clientAborted = context.RequestAborted;
         using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
@@ -47,6 +47,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         }
 
         HeaderRules.CopyRequestHeaders(context, request, upstream.UseHttp2);
+        ForwardingActivity.InjectTraceContext(request);
 
         var sendStarted = timeProvider.GetTimestamp();
         HttpResponseMessage response;

@@ -1,0 +1,87 @@
+using HardenedGateway;
+using HardenedGateway.Prometheus;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps HardenedGateway's metrics and admin endpoints (package <c>HardenedGateway.Prometheus</c>).</summary>
+/// <remarks>
+/// Both require authorization unless the app opts out explicitly: the policy named by
+/// <see cref="HardenedGatewayPrometheusOptions.AuthorizationPolicy"/>, or the default policy when that is
+/// <see langword="null"/>. A request without credentials gets 401, credentials without the policy 403.
+/// To open an endpoint, set <see cref="HardenedGatewayPrometheusOptions.AllowAnonymous"/> or call
+/// <c>.AllowAnonymous()</c> on the returned builder. The app needs authentication and authorization
+/// services (<c>AddAuthentication</c>, <c>AddAuthorization</c>) and, when it places middleware itself,
+/// <c>UseAuthentication()</c> and <c>UseAuthorization()</c>.
+/// </remarks>
+public static class HardenedGatewayEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <c>GET {pattern}</c>: one Prometheus scrape (text format 0.0.4) of
+    /// <see cref="HardenedGatewayPrometheusOptions.Registry"/>, holding the app's own prometheus-net series,
+    /// the series of .NET's meters that prometheus-net exports, and the gateway's (FR-018).
+    /// </summary>
+    /// <param name="endpoints">The route builder (the app).</param>
+    /// <param name="pattern">The route; the default is <c>/api/gateway/metrics</c>.</param>
+    /// <returns>A builder for further conventions on the endpoint.</returns>
+    /// <exception cref="InvalidOperationException"><c>AddHardenedGatewayPrometheus</c> (or <c>AddHardenedProxy</c>) was not called.</exception>
+    public static IEndpointConventionBuilder MapHardenedGatewayMetrics(this IEndpointRouteBuilder endpoints, string pattern = "/api/gateway/metrics")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentException.ThrowIfNullOrEmpty(pattern);
+
+        var bridge = endpoints.ServiceProvider.GetService<PrometheusBridge>()
+            ?? throw new InvalidOperationException("MapHardenedGatewayMetrics needs the Prometheus services: call builder.Services.AddHardenedGatewayPrometheus() (and AddHardenedProxy(...)) first.");
+        var builder = endpoints.MapGet(pattern, MetricsEndpoint.Create(bridge.Registry))
+            .WithDisplayName("HardenedGateway metrics");
+        return Secure(endpoints, builder);
+    }
+
+    /// <summary>
+    /// Maps the admin endpoints under <paramref name="prefix"/>: <c>GET {prefix}/proxies</c> lists every
+    /// proxy's breaker and limiter state as a JSON object keyed by proxy name;
+    /// <c>POST {prefix}/proxies/{name}/reset</c> closes that proxy's circuit breaker (T028) and answers
+    /// with its object, or 404 (<c>application/problem+json</c>) for an unknown name.
+    /// </summary>
+    /// <param name="endpoints">The route builder (the app).</param>
+    /// <param name="prefix">The route prefix; the default is <c>/api/gateway</c>.</param>
+    /// <returns>A builder for further conventions on both endpoints.</returns>
+    /// <remarks>
+    /// A proxy's object: <c>upstream</c> (its base URI), <c>circuitState</c> (<c>closed</c>, <c>open</c> or
+    /// <c>half-open</c>; <c>closed</c> without a breaker), <c>consecutiveFailures</c>, <c>retryAfterSeconds</c>
+    /// (while open: whole seconds until half-open, rounded up; otherwise <see langword="null"/>), and
+    /// <c>concurrencyLimit</c>, <c>concurrencyAvailable</c>, <c>queueLength</c> (<see langword="null"/> without a limiter).
+    /// </remarks>
+    /// <exception cref="InvalidOperationException"><c>AddHardenedProxy</c> was not called.</exception>
+    public static IEndpointConventionBuilder MapHardenedGatewayAdmin(this IEndpointRouteBuilder endpoints, string prefix = "/api/gateway")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(prefix);
+
+        var registry = endpoints.ServiceProvider.GetService<HardenedProxyRegistry>()
+            ?? throw new InvalidOperationException("MapHardenedGatewayAdmin needs the proxy services: call builder.Services.AddHardenedProxy(...) first.");
+        var group = endpoints.MapGroup(prefix);
+        group.MapGet("/proxies", AdminEndpoints.List(registry))
+            .WithDisplayName("HardenedGateway admin: proxies");
+        group.MapPost("/proxies/{" + AdminEndpoints.NameRouteValue + "}/reset", AdminEndpoints.Reset(registry))
+            .WithDisplayName("HardenedGateway admin: reset breaker");
+        return Secure(endpoints, group);
+    }
+
+    private static IEndpointConventionBuilder Secure(IEndpointRouteBuilder endpoints, IEndpointConventionBuilder builder)
+    {
+        var options = endpoints.ServiceProvider.GetService<IOptions<HardenedGatewayPrometheusOptions>>()?.Value ?? new HardenedGatewayPrometheusOptions();
+        if (options.AllowAnonymous)
+        {
+            return builder.AllowAnonymous();
+        }
+
+        return options.AuthorizationPolicy is { } policy
+            ? builder.RequireAuthorization(policy)
+            : builder.RequireAuthorization();
+    }
+}
