@@ -32,10 +32,18 @@ builder.Services.AddSingleton(new AdminToken(token));
 builder.Services.AddAuthentication(AdminTokenAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, AdminTokenAuthenticationHandler>(AdminTokenAuthenticationHandler.SchemeName, null);
 builder.Services.AddAuthorizationBuilder().AddPolicy("superuser", policy => policy.RequireRole("superuser"));
+builder.Services.AddHardenedGatewayPrometheus(options => options.AuthorizationPolicy = "superuser");
+
+// Degraded while any breaker is open or half-open.
+builder.Services.AddHealthChecks().AddHardenedGateway();
 
 var app = builder.Build();
 app.UseAuthentication();
 app.UseAuthorization();
+
+app.MapHardenedGatewayMetrics();   // GET  /api/gateway/metrics                (superuser)
+app.MapHardenedGatewayAdmin();     // GET  /api/gateway/proxies, POST .../{name}/reset (superuser)
+app.MapHealthChecks("/healthz");
 
 app.MapGet("/", () => Results.Text(
     """
@@ -45,6 +53,10 @@ app.MapGet("/", () => Results.Text(
       GET  /api/ai/slow?ms=2000            a slow answer (try 10 at once: 5 pass, 5 get 429)
       GET  /api/ai/fail                    500 (five in a row open the breaker: 503)
       GET  /api/status                     the app's own typed client, same limiter and breaker
+      GET  /api/gateway/metrics            Prometheus metrics   (Authorization: Bearer <admin token>)
+      GET  /api/gateway/proxies            breaker and limiter state (same token)
+      POST /api/gateway/proxies/ai/reset   close the breaker    (same token)
+      GET  /healthz                        Degraded while a breaker is open
     """));
 
 app.MapGet("/api/status", async (AiClient ai, CancellationToken cancellationToken) =>

@@ -28,14 +28,13 @@ public static class HardenedGatewayEndpointRouteBuilderExtensions
     /// <param name="endpoints">The route builder (the app).</param>
     /// <param name="pattern">The route; the default is <c>/api/gateway/metrics</c>.</param>
     /// <returns>A builder for further conventions on the endpoint.</returns>
-    /// <exception cref="InvalidOperationException"><c>AddHardenedGatewayPrometheus</c> (or <c>AddHardenedProxy</c>) was not called.</exception>
+    /// <exception cref="InvalidOperationException"><c>AddHardenedProxy</c> was not called. (<c>AddHardenedGatewayPrometheus</c> is optional: without it the defaults apply.)</exception>
     public static IEndpointConventionBuilder MapHardenedGatewayMetrics(this IEndpointRouteBuilder endpoints, string pattern = "/api/gateway/metrics")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentException.ThrowIfNullOrEmpty(pattern);
 
-        var bridge = endpoints.ServiceProvider.GetService<PrometheusBridge>()
-            ?? throw new InvalidOperationException("MapHardenedGatewayMetrics needs the Prometheus services: call builder.Services.AddHardenedGatewayPrometheus() (and AddHardenedProxy(...)) first.");
+        var bridge = endpoints.ServiceProvider.GetService<PrometheusBridge>() ?? CreateBridgeForThisApp(endpoints.ServiceProvider);
         var builder = endpoints.MapGet(pattern, MetricsEndpoint.Create(bridge.Registry))
             .WithDisplayName("HardenedGateway metrics");
         return Secure(endpoints, builder);
@@ -70,6 +69,20 @@ public static class HardenedGatewayEndpointRouteBuilderExtensions
         group.MapPost("/proxies/{" + AdminEndpoints.NameRouteValue + "}/reset", AdminEndpoints.Reset(registry))
             .WithDisplayName("HardenedGateway admin: reset breaker");
         return Secure(endpoints, group);
+    }
+
+    /// <summary>
+    /// Without <c>AddHardenedGatewayPrometheus()</c>, the metrics endpoint still works with the defaults:
+    /// the bridge is created here (before the app serves requests) and disposed when the app stops.
+    /// </summary>
+    private static PrometheusBridge CreateBridgeForThisApp(IServiceProvider services)
+    {
+        var collector = services.GetService<MetricsCollector>()
+            ?? throw new InvalidOperationException("MapHardenedGatewayMetrics needs the gateway's services: call builder.Services.AddHardenedProxy(...) first.");
+        global::Prometheus.Metrics.ConfigureMeterAdapter(static adapter => adapter.ExcludeHardenedGateway());
+        var bridge = new PrometheusBridge(collector, Options.Create(new HardenedGatewayPrometheusOptions()), services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
+        services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopped.Register(bridge.Dispose);
+        return bridge;
     }
 
     private static IEndpointConventionBuilder Secure(IEndpointRouteBuilder endpoints, IEndpointConventionBuilder builder)
