@@ -1,6 +1,7 @@
 using System.Net;
 using HardenedGateway.Prometheus.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using PrometheusMetrics = Prometheus.Metrics;
 
@@ -115,15 +116,42 @@ public sealed class EndpointAuthorizationTests
     }
 
     [Test]
-    public void MapHardenedGatewayMetrics_WithoutAddHardenedGatewayPrometheus_ThrowsNamingTheCall()
+    public void MapHardenedGatewayMetrics_WithoutAddHardenedProxy_ThrowsNamingTheCall()
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Services.AddHardenedProxy(_ => { });
         using var app = builder.Build();
 
         var error = Assert.Throws<InvalidOperationException>(() => app.MapHardenedGatewayMetrics());
 
-        Assert.That(error.Message, Does.Contain("AddHardenedGatewayPrometheus()"));
+        Assert.That(error.Message, Does.Contain("AddHardenedProxy("));
+    }
+
+    [Test]
+    public async Task MapHardenedGatewayMetrics_WithoutAddHardenedGatewayPrometheus_ServesSecuredDefaults()
+    {
+        // DESIGN.md's wiring calls only app.MapHardenedGatewayMetrics(); the defaults must apply.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0));
+        builder.Services.AddHardenedProxy(_ => { });
+        builder.Services.AddAuthentication().AddBearerToken();
+        builder.Services.AddAuthorization();
+        await using var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHardenedGatewayMetrics();
+        await app.StartAsync();
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+
+            using var response = await client.GetAsync(new Uri("/api/gateway/metrics", UriKind.Relative));
+
+            Assert.That(response.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.Unauthorized));
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
     }
 
     private static Task<GatewayScenario> StartAsync(Action<HardenedGatewayPrometheusOptions>? configure) =>
