@@ -82,7 +82,9 @@ public sealed class ConcurrencyLimiter
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the slot is taken.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a slot was taken.</exception>
+#pragma warning disable RS0026 // both overloads mirror SemaphoreSlim.WaitAsync; the first release, so no compatibility is at stake
     public ValueTask AcquireAsync(CancellationToken cancellationToken = default)
+#pragma warning restore RS0026
     {
         var pending = AcquireAsync(Timeout.InfiniteTimeSpan, cancellationToken);
         return pending.IsCompletedSuccessfully ? default : AwaitInfinite(pending);
@@ -99,7 +101,9 @@ public sealed class ConcurrencyLimiter
     /// <returns><see langword="true"/> if a slot was taken (call <see cref="Release"/> once); <see langword="false"/> if the wait timed out.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative and not infinite, or longer than 49 days (the longest timer due time).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a slot was taken.</exception>
+#pragma warning disable RS0026 // see above
     public ValueTask<bool> AcquireAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+#pragma warning restore RS0026
     {
         if ((timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan) || timeout > MaxTimeout)
         {
