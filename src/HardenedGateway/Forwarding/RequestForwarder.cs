@@ -15,6 +15,13 @@ namespace HardenedGateway.Forwarding;
 /// </summary>
 internal sealed partial class RequestForwarder(SharedTransport transport, BytesPool pool, TimeProvider timeProvider, ILogger<RequestForwarder> logger)
 {
+    /// <summary>
+    /// The target is sent as built: System.Uri's canonicalization would otherwise decode escaped
+    /// unreserved characters (<c>%41</c> → <c>A</c>) in the path and the query, re-encode stray
+    /// <c>%</c> and drop <c>.</c> segments, breaking "the rest of the path, as received".
+    /// </summary>
+    private static readonly UriCreationOptions RawTargetOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
     private readonly HttpMessageInvoker _invoker = transport.Invoker;
 
     /// <summary>Forwards the request. Writes the upstream's answer, or nothing when it failed before headers (the caller answers then).</summary>
@@ -27,7 +34,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         var headerTimeout = upstream.ResponseHeaderTimeout;
         var idleTimeout = upstream.Settings.StreamIdleTimeout;
         StreamingRequestContent? content = null;
-        using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), target)
+        using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), new Uri(target, RawTargetOptions))
         {
             Version = upstream.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
