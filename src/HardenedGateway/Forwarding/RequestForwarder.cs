@@ -65,6 +65,20 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            if (content?.ClientError is BadHttpRequestException badRequest && !clientAborted.IsCancellationRequested)
+            {
+                // The client is still there but its body broke the server's rules (over
+                // MaxRequestBodySize: 413, malformed chunking: 400). Answer as Kestrel would; this is
+                // neither a client abort (which writes nothing, leaving an empty 200) nor an upstream failure.
+                Log.RequestBodyRejected(logger, upstream.Name, badRequest.StatusCode);
+                if (!context.Response.HasStarted)
+                {
+                    context.Response.StatusCode = badRequest.StatusCode;
+                }
+
+                return new ForwardResult(badRequest.StatusCode, GatewayErrorReason.None, null, UpstreamVerdict.None);
+            }
+
             var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
             var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.IsCancellationRequested);
             LogSendFailure(upstream.Name, reason, ex);
@@ -173,6 +187,9 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
 
         [LoggerMessage(EventId = EventIds.UpstreamAbortedMidBody, Level = LogLevel.Warning, Message = "Proxy {ProxyName}: the upstream failed after the response started ({ErrorType}); the client connection was aborted.")]
         public static partial void UpstreamAbortedMidBody(ILogger logger, string proxyName, string errorType);
+
+        [LoggerMessage(EventId = EventIds.RequestBodyRejected, Level = LogLevel.Debug, Message = "Proxy {ProxyName}: the client's request body was rejected by the server with {StatusCode}; the upstream call was cancelled.")]
+        public static partial void RequestBodyRejected(ILogger logger, string proxyName, int statusCode);
 
         [LoggerMessage(EventId = EventIds.ClientAborted, Level = LogLevel.Debug, Message = "Proxy {ProxyName}: the client went away before the upstream answered.")]
         public static partial void ClientAbortedBeforeHeaders(ILogger logger, string proxyName);

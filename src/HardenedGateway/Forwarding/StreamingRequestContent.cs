@@ -10,7 +10,10 @@ internal sealed class StreamingRequestContent(Stream clientBody, BytesPool pool,
     : HttpContent
 {
     /// <summary>Gets a value indicating whether reading the client's body failed.</summary>
-    public bool ClientFailed { get; private set; }
+    public bool ClientFailed => ClientError is not null;
+
+    /// <summary>Gets what reading the client's body threw, if it failed.</summary>
+    public Exception? ClientError { get; private set; }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         SerializeToStreamAsync(stream, context, CancellationToken.None);
@@ -28,7 +31,7 @@ internal sealed class StreamingRequestContent(Stream clientBody, BytesPool pool,
                 timeout.CancelAfter(headerTimeoutAfterSend > TimeSpan.Zero ? headerTimeoutAfterSend : Timeout.InfiniteTimeSpan);
                 return;
             case CopyStatus.SourceFailed:
-                ClientFailed = true;
+                ClientError = error ?? new IOException("Reading the client's request body failed.");
                 throw new IOException("Reading the client's request body failed.", error);
             default:
                 throw error is null ? new IOException("Sending the request body to the upstream failed.") : new IOException("Sending the request body to the upstream failed.", error);
