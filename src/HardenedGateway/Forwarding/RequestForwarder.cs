@@ -28,11 +28,10 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
     public async Task<ForwardResult> ForwardAsync(HttpContext context, HardenedUpstream upstream, string target)
     {
         var clientAborted = context.RequestAborted;
-        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        using var clientRegistration = clientAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+        var hasRequestBody = HasRequestBody(context);
+        using var timeout = new ExchangeTimeout(upstream.ResponseHeaderTimeout, upstream.Settings.StreamIdleTimeout, timeProvider, hasRequestBody);
+        using var clientRegistration = clientAborted.UnsafeRegister(static state => ((ExchangeTimeout)state!).Cancel(), timeout);
 
-        var headerTimeout = upstream.ResponseHeaderTimeout;
-        var idleTimeout = upstream.Settings.StreamIdleTimeout;
         StreamingRequestContent? content = null;
         using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), new Uri(target, RawTargetOptions))
         {
@@ -40,17 +39,12 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
 
-        if (HasRequestBody(context))
+        if (hasRequestBody)
         {
             // While the body uploads, silence is bounded by the idle timeout (or, when that is off,
             // the header timeout); the header timeout proper starts once the body is sent.
-            var uploadIdle = idleTimeout > TimeSpan.Zero ? idleTimeout : headerTimeout;
-            content = new StreamingRequestContent(context.Request.Body, pool, uploadIdle, timeout, headerTimeout);
+            content = new StreamingRequestContent(context.Request.Body, pool, timeout);
             request.Content = content;
-        }
-        else if (headerTimeout > TimeSpan.Zero)
-        {
-            timeout.CancelAfter(headerTimeout);
         }
 
         HeaderRules.CopyRequestHeaders(context, request, upstream.UseHttp2);
@@ -80,7 +74,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
             }
 
             var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
-            var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.IsCancellationRequested);
+            var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.HasFired);
             LogSendFailure(upstream.Name, reason, ex);
             return reason == GatewayErrorReason.ClientAborted
                 ? new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None)
@@ -90,7 +84,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         var upstreamDuration = timeProvider.GetElapsedTime(sendStarted);
         using (response)
         {
-            timeout.CancelAfter(idleTimeout > TimeSpan.Zero ? idleTimeout : Timeout.InfiniteTimeSpan);
+            timeout.OnResponseStarted();
             var statusCode = (int)response.StatusCode;
             var clientResponse = context.Response;
             clientResponse.StatusCode = statusCode;
@@ -120,7 +114,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
                 return EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, ex);
             }
 
-            var (status, error, _) = await StreamCopier.CopyAsync(body, clientResponse.Body, pool, streamed, idleTimeout, timeout).ConfigureAwait(false);
+            var (status, error, _) = await StreamCopier.CopyAsync(body, clientResponse.Body, pool, streamed, timeout).ConfigureAwait(false);
             return status switch
             {
                 CopyStatus.Completed => new ForwardResult(statusCode, GatewayErrorReason.None, upstreamDuration, verdict),

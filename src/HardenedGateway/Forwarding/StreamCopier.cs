@@ -17,15 +17,14 @@ internal enum CopyStatus
 internal static class StreamCopier
 {
     /// <summary>
-    /// Copies <paramref name="source"/> to <paramref name="destination"/>. When <paramref name="idleTimeout"/>
-    /// is above zero, <paramref name="timeout"/> is re-armed before every read and write, so only
-    /// silence ends the copy, never its total length.
+    /// Copies <paramref name="source"/> to <paramref name="destination"/>. <paramref name="timeout"/> is told
+    /// before every read and write, so a stream idle timeout restarts and only silence ends the copy,
+    /// never its total length.
     /// </summary>
     public static async ValueTask<(CopyStatus Status, Exception? Error, long Bytes)> CopyAsync(
-        Stream source, Stream destination, BytesPool pool, bool flushEachWrite, TimeSpan idleTimeout, CancellationTokenSource timeout)
+        Stream source, Stream destination, BytesPool pool, bool flushEachWrite, ExchangeTimeout timeout)
     {
         var token = timeout.Token;
-        var idle = idleTimeout > TimeSpan.Zero;
         byte[]? buffer = null;
         long total = 0;
         try
@@ -35,11 +34,7 @@ internal static class StreamCopier
                 int read;
                 try
                 {
-                    if (idle)
-                    {
-                        timeout.CancelAfter(idleTimeout);
-                    }
-
+                    timeout.OnActivity();
                     if (buffer is null)
                     {
                         await source.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
@@ -62,11 +57,7 @@ internal static class StreamCopier
                 total += read;
                 try
                 {
-                    if (idle)
-                    {
-                        timeout.CancelAfter(idleTimeout);
-                    }
-
+                    timeout.OnActivity();
                     await destination.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
                     if (flushEachWrite)
                     {

@@ -6,7 +6,7 @@ namespace HardenedGateway.Forwarding;
 /// Streams the client's request body to the upstream through a pooled buffer, and tells the caller
 /// which side failed, since a client that stops sending is not an upstream failure.
 /// </summary>
-internal sealed class StreamingRequestContent(Stream clientBody, BytesPool pool, TimeSpan idleTimeout, CancellationTokenSource timeout, TimeSpan headerTimeoutAfterSend)
+internal sealed class StreamingRequestContent(Stream clientBody, BytesPool pool, ExchangeTimeout timeout)
     : HttpContent
 {
     /// <summary>Gets a value indicating whether reading the client's body failed.</summary>
@@ -23,12 +23,12 @@ internal sealed class StreamingRequestContent(Stream clientBody, BytesPool pool,
         // Flush every write: the handler's HTTP/1.1 request stream buffers small writes, so a chunk
         // the client sent (a streamed prompt, a chunked upload) would otherwise wait for the rest of
         // the body. Large reads bypass that buffer, so bulk uploads pay nothing extra.
-        var (status, error, _) = await StreamCopier.CopyAsync(clientBody, stream, pool, flushEachWrite: true, idleTimeout, timeout).ConfigureAwait(false);
+        var (status, error, _) = await StreamCopier.CopyAsync(clientBody, stream, pool, flushEachWrite: true, timeout).ConfigureAwait(false);
         switch (status)
         {
             case CopyStatus.Completed:
                 // The response-header timeout counts from the end of the request, as Go's does.
-                timeout.CancelAfter(headerTimeoutAfterSend > TimeSpan.Zero ? headerTimeoutAfterSend : Timeout.InfiniteTimeSpan);
+                timeout.OnRequestSent();
                 return;
             case CopyStatus.SourceFailed:
                 ClientError = error ?? new IOException("Reading the client's request body failed.");
