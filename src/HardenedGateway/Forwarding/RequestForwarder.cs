@@ -59,18 +59,9 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            if (content?.ClientError is BadHttpRequestException badRequest && !clientAborted.IsCancellationRequested)
+            if (content?.ClientError is { } clientError && !clientAborted.IsCancellationRequested)
             {
-                // The client is still there but its body broke the server's rules (over
-                // MaxRequestBodySize: 413, malformed chunking: 400). Answer as Kestrel would; this is
-                // neither a client abort (which writes nothing, leaving an empty 200) nor an upstream failure.
-                Log.RequestBodyRejected(logger, upstream.Name, badRequest.StatusCode);
-                if (!context.Response.HasStarted)
-                {
-                    context.Response.StatusCode = badRequest.StatusCode;
-                }
-
-                return new ForwardResult(badRequest.StatusCode, GatewayErrorReason.None, null, UpstreamVerdict.None);
+                return RejectRequestBody(context, upstream, clientError);
             }
 
             var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
@@ -118,7 +109,10 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
             return status switch
             {
                 CopyStatus.Completed => new ForwardResult(statusCode, GatewayErrorReason.None, upstreamDuration, verdict),
-                CopyStatus.DestinationFailed => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientGone: true, error),
+
+                // The client did not take the data: it went away, or stopped reading for longer than the
+                // idle timeout. Its side, never the upstream's.
+                CopyStatus.DestinationFailed or CopyStatus.DestinationCanceled => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientGone: true, error),
                 _ => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, error),
             };
         }
@@ -141,9 +135,14 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         return mediaType is not null && string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>The exchange failed after the upstream's headers arrived: never disguise it as complete.</summary>
+    /// <summary>
+    /// The exchange failed after the upstream's headers arrived: never disguise it as complete. The
+    /// client connection is aborted either way; a client still connected (one that stopped reading)
+    /// would otherwise see a clean end of a truncated body.
+    /// </summary>
     private ForwardResult EndAfterHeaders(HttpContext context, HardenedUpstream upstream, int statusCode, TimeSpan upstreamDuration, bool clientGone, Exception? error)
     {
+        context.Abort();
         if (clientGone)
         {
             Log.ClientAbortedMidBody(logger, upstream.Name);
@@ -151,8 +150,34 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         }
 
         Log.UpstreamAbortedMidBody(logger, upstream.Name, error?.GetType().Name ?? "timeout");
-        context.Abort();
         return new ForwardResult(statusCode, GatewayErrorReason.UpstreamAborted, upstreamDuration, UpstreamVerdict.Failure);
+    }
+
+    /// <summary>
+    /// The client is still connected but its request body could not be read. Answer as Kestrel would
+    /// (413 over MaxRequestBodySize, 400 for malformed chunking, 408 for a body that went silent longer
+    /// than allowed); this is neither a client abort, which writes nothing and would leave an empty 200,
+    /// nor an upstream failure.
+    /// </summary>
+    private ForwardResult RejectRequestBody(HttpContext context, HardenedUpstream upstream, Exception error)
+    {
+        var status = error switch
+        {
+            BadHttpRequestException badRequest => badRequest.StatusCode,
+            OperationCanceledException => StatusCodes.Status408RequestTimeout,
+            _ => 0,
+        };
+
+        if (status == 0 || context.Response.HasStarted)
+        {
+            context.Abort();
+            Log.ClientAbortedBeforeHeaders(logger, upstream.Name);
+            return new ForwardResult(StatusCodes.Status499ClientClosedRequest, GatewayErrorReason.ClientAborted, null, UpstreamVerdict.None);
+        }
+
+        Log.RequestBodyRejected(logger, upstream.Name, status);
+        context.Response.StatusCode = status;
+        return new ForwardResult(status, GatewayErrorReason.None, null, UpstreamVerdict.None);
     }
 
     private void LogSendFailure(string proxyName, GatewayErrorReason reason, Exception error)
@@ -182,7 +207,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         [LoggerMessage(EventId = EventIds.UpstreamAbortedMidBody, Level = LogLevel.Warning, Message = "Proxy {ProxyName}: the upstream failed after the response started ({ErrorType}); the client connection was aborted.")]
         public static partial void UpstreamAbortedMidBody(ILogger logger, string proxyName, string errorType);
 
-        [LoggerMessage(EventId = EventIds.RequestBodyRejected, Level = LogLevel.Debug, Message = "Proxy {ProxyName}: the client's request body was rejected by the server with {StatusCode}; the upstream call was cancelled.")]
+        [LoggerMessage(EventId = EventIds.RequestBodyRejected, Level = LogLevel.Debug, Message = "Proxy {ProxyName}: the client's request body could not be read ({StatusCode}); the upstream call was cancelled.")]
         public static partial void RequestBodyRejected(ILogger logger, string proxyName, int statusCode);
 
         [LoggerMessage(EventId = EventIds.ClientAborted, Level = LogLevel.Debug, Message = "Proxy {ProxyName}: the client went away before the upstream answered.")]

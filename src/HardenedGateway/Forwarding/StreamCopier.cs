@@ -1,12 +1,22 @@
 namespace HardenedGateway.Forwarding;
 
-/// <summary>How a body copy ended.</summary>
+/// <summary>How a body copy ended, and on which side: the caller decides whom to blame.</summary>
 internal enum CopyStatus
 {
+    /// <summary>The source ended and everything was written.</summary>
     Completed,
+
+    /// <summary>Reading the source threw.</summary>
     SourceFailed,
+
+    /// <summary>Writing the destination threw.</summary>
     DestinationFailed,
-    Canceled,
+
+    /// <summary>The exchange's token fired while waiting on the source: it was silent too long, or the client went away.</summary>
+    SourceCanceled,
+
+    /// <summary>The exchange's token fired while waiting on the destination: it took no data for too long, or the client went away.</summary>
+    DestinationCanceled,
 }
 
 /// <summary>
@@ -46,7 +56,7 @@ internal static class StreamCopier
 #pragma warning disable CA1031 // every failure is a classified outcome, not a crash
                 catch (Exception ex)
                 {
-                    return (token.IsCancellationRequested ? CopyStatus.Canceled : CopyStatus.SourceFailed, ex, total);
+                    return (token.IsCancellationRequested ? CopyStatus.SourceCanceled : CopyStatus.SourceFailed, ex, total);
                 }
 
                 if (read == 0)
@@ -66,7 +76,7 @@ internal static class StreamCopier
                 }
                 catch (Exception ex)
                 {
-                    return (token.IsCancellationRequested ? CopyStatus.Canceled : CopyStatus.DestinationFailed, ex, total);
+                    return (token.IsCancellationRequested ? CopyStatus.DestinationCanceled : CopyStatus.DestinationFailed, ex, total);
                 }
 #pragma warning restore CA1031
             }

@@ -30,7 +30,8 @@ internal sealed class StreamingRequestContent(Stream clientBody, BytesPool pool,
                 // The response-header timeout counts from the end of the request, as Go's does.
                 timeout.OnRequestSent();
                 return;
-            case CopyStatus.SourceFailed:
+            case CopyStatus.SourceFailed or CopyStatus.SourceCanceled:
+                // The client's side: it failed, went away, or stayed silent longer than allowed.
                 ClientError = error ?? new IOException("Reading the client's request body failed.");
                 throw new IOException("Reading the client's request body failed.", error);
             default:
