@@ -9,6 +9,7 @@ internal static class EventIds
     public const int BadUpstreamResponse = 20;
     public const int UpstreamAbortedMidBody = 21;
     public const int ClientAborted = 22;
+    public const int RequestBodyRejected = 23;
     public const int BufferPoolExhausted = 30;
     public const int ConfigurationReloaded = 40;
     public const int ConfigurationRejected = 41;

@@ -15,35 +15,36 @@ namespace HardenedGateway.Forwarding;
 /// </summary>
 internal sealed partial class RequestForwarder(SharedTransport transport, BytesPool pool, TimeProvider timeProvider, ILogger<RequestForwarder> logger)
 {
+    /// <summary>
+    /// The target is sent as built: System.Uri's canonicalization would otherwise decode escaped
+    /// unreserved characters (<c>%41</c> → <c>A</c>) in the path and the query, re-encode stray
+    /// <c>%</c> and drop <c>.</c> segments, breaking "the rest of the path, as received".
+    /// </summary>
+    private static readonly UriCreationOptions RawTargetOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
     private readonly HttpMessageInvoker _invoker = transport.Invoker;
 
     /// <summary>Forwards the request. Writes the upstream's answer, or nothing when it failed before headers (the caller answers then).</summary>
     private async Task<ForwardResult> ForwardCoreAsync(HttpContext context, HardenedUpstream upstream, string target)
     {
         var clientAborted = context.RequestAborted;
-        using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
-        using var clientRegistration = clientAborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+        var hasRequestBody = HasRequestBody(context);
+        using var timeout = new ExchangeTimeout(upstream.ResponseHeaderTimeout, upstream.Settings.StreamIdleTimeout, timeProvider, hasRequestBody);
+        using var clientRegistration = clientAborted.UnsafeRegister(static state => ((ExchangeTimeout)state!).Cancel(), timeout);
 
-        var headerTimeout = upstream.ResponseHeaderTimeout;
-        var idleTimeout = upstream.Settings.StreamIdleTimeout;
         StreamingRequestContent? content = null;
-        using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), target)
+        using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), new Uri(target, RawTargetOptions))
         {
             Version = upstream.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
 
-        if (HasRequestBody(context))
+        if (hasRequestBody)
         {
             // While the body uploads, silence is bounded by the idle timeout (or, when that is off,
             // the header timeout); the header timeout proper starts once the body is sent.
-            var uploadIdle = idleTimeout > TimeSpan.Zero ? idleTimeout : headerTimeout;
-            content = new StreamingRequestContent(context.Request.Body, pool, uploadIdle, timeout, headerTimeout);
+            content = new StreamingRequestContent(context.Request.Body, pool, timeout);
             request.Content = content;
-        }
-        else if (headerTimeout > TimeSpan.Zero)
-        {
-            timeout.CancelAfter(headerTimeout);
         }
 
         HeaderRules.CopyRequestHeaders(context, request, upstream.UseHttp2);
@@ -59,8 +60,13 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            if (content?.ClientError is { } clientError && !clientAborted.IsCancellationRequested)
+            {
+                return RejectRequestBody(context, upstream, clientError);
+            }
+
             var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
-            var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.IsCancellationRequested);
+            var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.HasFired);
             LogSendFailure(upstream.Name, reason, ex);
             return reason == GatewayErrorReason.ClientAborted
                 ? new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None)
@@ -70,7 +76,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         var upstreamDuration = timeProvider.GetElapsedTime(sendStarted);
         using (response)
         {
-            timeout.CancelAfter(idleTimeout > TimeSpan.Zero ? idleTimeout : Timeout.InfiniteTimeSpan);
+            timeout.OnResponseStarted();
             var statusCode = (int)response.StatusCode;
             var clientResponse = context.Response;
             clientResponse.StatusCode = statusCode;
@@ -100,11 +106,14 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
                 return EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, ex);
             }
 
-            var (status, error, _) = await StreamCopier.CopyAsync(body, clientResponse.Body, pool, streamed, idleTimeout, timeout).ConfigureAwait(false);
+            var (status, error, _) = await StreamCopier.CopyAsync(body, clientResponse.Body, pool, streamed, timeout).ConfigureAwait(false);
             return status switch
             {
                 CopyStatus.Completed => new ForwardResult(statusCode, GatewayErrorReason.None, upstreamDuration, verdict),
-                CopyStatus.DestinationFailed => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientGone: true, error),
+
+                // The client did not take the data: it went away, or stopped reading for longer than the
+                // idle timeout. Its side, never the upstream's.
+                CopyStatus.DestinationFailed or CopyStatus.DestinationCanceled => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientGone: true, error),
                 _ => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, error),
             };
         }
@@ -127,9 +136,14 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         return mediaType is not null && string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <summary>The exchange failed after the upstream's headers arrived: never disguise it as complete.</summary>
+    /// <summary>
+    /// The exchange failed after the upstream's headers arrived: never disguise it as complete. The
+    /// client connection is aborted either way; a client still connected (one that stopped reading)
+    /// would otherwise see a clean end of a truncated body.
+    /// </summary>
     private ForwardResult EndAfterHeaders(HttpContext context, HardenedUpstream upstream, int statusCode, TimeSpan upstreamDuration, bool clientGone, Exception? error)
     {
+        context.Abort();
         if (clientGone)
         {
             Log.ClientAbortedMidBody(logger, upstream.Name);
@@ -137,8 +151,34 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         }
 
         Log.UpstreamAbortedMidBody(logger, upstream.Name, error?.GetType().Name ?? "timeout");
-        context.Abort();
         return new ForwardResult(statusCode, GatewayErrorReason.UpstreamAborted, upstreamDuration, UpstreamVerdict.Failure);
+    }
+
+    /// <summary>
+    /// The client is still connected but its request body could not be read. Answer as Kestrel would
+    /// (413 over MaxRequestBodySize, 400 for malformed chunking, 408 for a body that went silent longer
+    /// than allowed); this is neither a client abort, which writes nothing and would leave an empty 200,
+    /// nor an upstream failure.
+    /// </summary>
+    private ForwardResult RejectRequestBody(HttpContext context, HardenedUpstream upstream, Exception error)
+    {
+        var status = error switch
+        {
+            BadHttpRequestException badRequest => badRequest.StatusCode,
+            OperationCanceledException => StatusCodes.Status408RequestTimeout,
+            _ => 0,
+        };
+
+        if (status == 0 || context.Response.HasStarted)
+        {
+            context.Abort();
+            Log.ClientAbortedBeforeHeaders(logger, upstream.Name);
+            return new ForwardResult(StatusCodes.Status499ClientClosedRequest, GatewayErrorReason.ClientAborted, null, UpstreamVerdict.None);
+        }
+
+        Log.RequestBodyRejected(logger, upstream.Name, status);
+        context.Response.StatusCode = status;
+        return new ForwardResult(status, GatewayErrorReason.None, null, UpstreamVerdict.None);
     }
 
     private void LogSendFailure(string proxyName, GatewayErrorReason reason, Exception error)
@@ -167,6 +207,9 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
 
         [LoggerMessage(EventId = EventIds.UpstreamAbortedMidBody, Level = LogLevel.Warning, Message = "Proxy {ProxyName}: the upstream failed after the response started ({ErrorType}); the client connection was aborted.")]
         public static partial void UpstreamAbortedMidBody(ILogger logger, string proxyName, string errorType);
+
+        [LoggerMessage(EventId = EventIds.RequestBodyRejected, Level = LogLevel.Debug, Message = "Proxy {ProxyName}: the client's request body could not be read ({StatusCode}); the upstream call was cancelled.")]
+        public static partial void RequestBodyRejected(ILogger logger, string proxyName, int statusCode);
 
         [LoggerMessage(EventId = EventIds.ClientAborted, Level = LogLevel.Debug, Message = "Proxy {ProxyName}: the client went away before the upstream answered.")]
         public static partial void ClientAbortedBeforeHeaders(ILogger logger, string proxyName);

@@ -1,12 +1,22 @@
 namespace HardenedGateway.Forwarding;
 
-/// <summary>How a body copy ended.</summary>
+/// <summary>How a body copy ended, and on which side: the caller decides whom to blame.</summary>
 internal enum CopyStatus
 {
+    /// <summary>The source ended and everything was written.</summary>
     Completed,
+
+    /// <summary>Reading the source threw.</summary>
     SourceFailed,
+
+    /// <summary>Writing the destination threw.</summary>
     DestinationFailed,
-    Canceled,
+
+    /// <summary>The exchange's token fired while waiting on the source: it was silent too long, or the client went away.</summary>
+    SourceCanceled,
+
+    /// <summary>The exchange's token fired while waiting on the destination: it took no data for too long, or the client went away.</summary>
+    DestinationCanceled,
 }
 
 /// <summary>
@@ -17,15 +27,14 @@ internal enum CopyStatus
 internal static class StreamCopier
 {
     /// <summary>
-    /// Copies <paramref name="source"/> to <paramref name="destination"/>. When <paramref name="idleTimeout"/>
-    /// is above zero, <paramref name="timeout"/> is re-armed before every read and write, so only
-    /// silence ends the copy, never its total length.
+    /// Copies <paramref name="source"/> to <paramref name="destination"/>. <paramref name="timeout"/> is told
+    /// before every read and write, so a stream idle timeout restarts and only silence ends the copy,
+    /// never its total length.
     /// </summary>
     public static async ValueTask<(CopyStatus Status, Exception? Error, long Bytes)> CopyAsync(
-        Stream source, Stream destination, BytesPool pool, bool flushEachWrite, TimeSpan idleTimeout, CancellationTokenSource timeout)
+        Stream source, Stream destination, BytesPool pool, bool flushEachWrite, ExchangeTimeout timeout)
     {
         var token = timeout.Token;
-        var idle = idleTimeout > TimeSpan.Zero;
         byte[]? buffer = null;
         long total = 0;
         try
@@ -35,11 +44,7 @@ internal static class StreamCopier
                 int read;
                 try
                 {
-                    if (idle)
-                    {
-                        timeout.CancelAfter(idleTimeout);
-                    }
-
+                    timeout.OnActivity();
                     if (buffer is null)
                     {
                         await source.ReadAsync(Memory<byte>.Empty, token).ConfigureAwait(false);
@@ -51,7 +56,7 @@ internal static class StreamCopier
 #pragma warning disable CA1031 // every failure is a classified outcome, not a crash
                 catch (Exception ex)
                 {
-                    return (token.IsCancellationRequested ? CopyStatus.Canceled : CopyStatus.SourceFailed, ex, total);
+                    return (token.IsCancellationRequested ? CopyStatus.SourceCanceled : CopyStatus.SourceFailed, ex, total);
                 }
 
                 if (read == 0)
@@ -62,11 +67,7 @@ internal static class StreamCopier
                 total += read;
                 try
                 {
-                    if (idle)
-                    {
-                        timeout.CancelAfter(idleTimeout);
-                    }
-
+                    timeout.OnActivity();
                     await destination.WriteAsync(buffer.AsMemory(0, read), token).ConfigureAwait(false);
                     if (flushEachWrite)
                     {
@@ -75,7 +76,7 @@ internal static class StreamCopier
                 }
                 catch (Exception ex)
                 {
-                    return (token.IsCancellationRequested ? CopyStatus.Canceled : CopyStatus.DestinationFailed, ex, total);
+                    return (token.IsCancellationRequested ? CopyStatus.DestinationCanceled : CopyStatus.DestinationFailed, ex, total);
                 }
 #pragma warning restore CA1031
             }

@@ -129,7 +129,8 @@ public sealed partial class HardenedProxyRegistry : IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Log.ConfigurationRejected(_logger, ex.Message);
+            // A binding failure's own message is generic; the key and value are in the inner exceptions.
+            Log.ConfigurationRejected(_logger, MessageChain(ex));
             return;
         }
 
@@ -153,6 +154,17 @@ public sealed partial class HardenedProxyRegistry : IDisposable
         Log.ConfigurationReloaded(_logger, _snapshot.Routes.Length);
         previousTokenSource.Cancel();
         previousTokenSource.Dispose();
+    }
+
+    private static string MessageChain(Exception error)
+    {
+        var message = error.Message;
+        for (var inner = error.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            message += " " + inner.Message;
+        }
+
+        return message;
     }
 
     private Snapshot Build(HardenedProxyOptions options, Snapshot previous)

@@ -161,13 +161,13 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
     {
         var total = timeProvider.GetElapsedTime(started);
         upstream.Metrics.RecordRequest(result.StatusCode, result.Reason, total, result.UpstreamDuration);
-        if (!logger.IsEnabled(LogLevel.Debug))
+        var level = result.Reason == GatewayErrorReason.ClientAborted ? LogLevel.Debug : LogLevel.Information;
+        if (!logger.IsEnabled(level))
         {
             return;
         }
 
         var upstreamMs = result.UpstreamDuration?.TotalMilliseconds ?? 0;
-        var level = result.Reason == GatewayErrorReason.ClientAborted ? LogLevel.Debug : LogLevel.Information;
         Log.RequestCompleted(
             logger,
             level,

@@ -12,10 +12,13 @@ namespace HardenedGateway.IntegrationTests.Infrastructure;
 /// <summary>A real Kestrel gateway host on 127.0.0.1 with a free port, wired with AddHardenedProxy from in-memory configuration.</summary>
 public sealed class TestGateway : IAsyncDisposable
 {
-    private TestGateway(WebApplication app, HttpClient client)
+    private readonly ReloadableConfigurationProvider _configuration;
+
+    private TestGateway(WebApplication app, HttpClient client, ReloadableConfigurationProvider configuration)
     {
         App = app;
         Client = client;
+        _configuration = configuration;
     }
 
     public WebApplication App { get; }
@@ -36,7 +39,8 @@ public sealed class TestGateway : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
-        builder.Configuration.AddInMemoryCollection(settings);
+        var configuration = new ReloadableConfigurationSource(settings);
+        ((IConfigurationBuilder)builder.Configuration).Add(configuration);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         builder.Services.AddHardenedProxy(builder.Configuration.GetSection("HardenedGateway"));
         services?.Invoke(builder.Services);
@@ -44,13 +48,22 @@ public sealed class TestGateway : IAsyncDisposable
         configure?.Invoke(app);
         await app.StartAsync().ConfigureAwait(false);
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        var client = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None })
+        return new TestGateway(app, CreateClient(address), configuration.Provider);
+    }
+
+    /// <summary>A client with its own connection pool (no proxy, no redirects, no decompression).</summary>
+    public static HttpClient CreateClient(Uri baseAddress) =>
+        new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None, UseCookies = false })
         {
-            BaseAddress = address,
+            BaseAddress = baseAddress,
             Timeout = TimeSpan.FromSeconds(30),
         };
-        return new TestGateway(app, client);
-    }
+
+    /// <summary>A new client of this gateway with its own connection pool; the caller disposes it.</summary>
+    public HttpClient CreateClient() => CreateClient(BaseAddress);
+
+    /// <summary>Replaces the whole configuration (keys may disappear) and fires a configuration reload.</summary>
+    public void ReplaceConfiguration(IDictionary<string, string?> settings) => _configuration.Replace(settings);
 
     public T GetRequiredService<T>()
         where T : notnull => App.Services.GetRequiredService<T>();
