@@ -32,7 +32,7 @@ public static class HardenedProxyServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<HardenedProxyOptions>()
-            .Configure<IConfiguration>(static (options, configuration) => configuration.GetSection(HardenedProxyOptions.SectionName).Bind(options));
+            .Configure<IConfiguration>(static (options, configuration) => BindStrictly(configuration.GetSection(HardenedProxyOptions.SectionName), options));
         services.TryAddSingleton(static sp => new ReloadSource(() => sp.GetRequiredService<IConfiguration>().GetSection(HardenedProxyOptions.SectionName).GetReloadToken()));
         return AddCore(services);
     }
@@ -50,7 +50,7 @@ public static class HardenedProxyServiceCollectionExtensions
         // Bound by a configure action rather than OptionsBuilder.Bind: the registry reloads and
         // validates itself, so a bad reload is rejected with a log instead of throwing on the
         // configuration's change-notification thread.
-        services.AddOptions<HardenedProxyOptions>().Configure(options => configuration.Bind(options));
+        services.AddOptions<HardenedProxyOptions>().Configure(options => BindStrictly(configuration, options));
         services.TryAddSingleton(new ReloadSource(configuration.GetReloadToken));
         return AddCore(services);
     }
@@ -66,6 +66,30 @@ public static class HardenedProxyServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configure);
         services.AddOptions<HardenedProxyOptions>().Configure(configure);
         return AddCore(services);
+    }
+
+    /// <summary>
+    /// Binds so that a value that does not convert (<c>MaxConcurrent: "five"</c>) or a misspelt key
+    /// stops start-up (or a reload) with a message naming the key, instead of the binder silently
+    /// dropping the whole proxy.
+    /// </summary>
+    private static void BindStrictly(IConfiguration configuration, HardenedProxyOptions options)
+    {
+        try
+        {
+            configuration.Bind(options, static binder => binder.ErrorOnUnknownConfiguration = true);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder's outer message is generic; the key and value are in the inner exceptions.
+            var messages = new List<string>();
+            for (Exception? current = ex; current is not null; current = current.InnerException)
+            {
+                messages.Add(current.Message);
+            }
+
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(HardenedProxyOptions), [string.Join(" ", messages) + " (HardenedGateway binds strictly: fix the value or remove the unknown key.)"]);
+        }
     }
 
     private static IServiceCollection AddCore(IServiceCollection services)

@@ -72,8 +72,6 @@ public sealed class StartupValidationTests
     }
 
     [Test]
-    [Ignore("Needs a DependencyInjection change: the reflection configuration binder silently drops a dictionary entry whose value fails "
-        + "to convert (dotnet/runtime#73915) unless Bind is called with BinderOptions.ErrorOnUnknownConfiguration = true, so the app starts without the proxy.")]
     public async Task StartAsync_ValueThatDoesNotConvert_ThrowsNamingTheKey()
     {
         await using var app = Build(new Dictionary<string, string?>
