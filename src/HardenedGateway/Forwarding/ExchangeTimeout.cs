@@ -13,10 +13,25 @@ namespace HardenedGateway.Forwarding;
 /// </remarks>
 internal sealed class ExchangeTimeout : IDisposable
 {
+    /// <summary>
+    /// Bodyless exchanges on the system clock (the common small GET) reuse their timer object, its
+    /// token source and its timer: about a fifth of the bytes the gateway itself allocates per request.
+    /// Exchanges with a request body are never pooled: the handler may still be uploading (and telling
+    /// this timer) after the response has ended.
+    /// </summary>
+    private const int MaxPooled = 1024;
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<ExchangeTimeout> Pool = new();
+    private static int s_pooledCount;
+
+    /// <summary>Gets the number of timers waiting in the pool (tests).</summary>
+    internal static int PooledCount => Volatile.Read(ref s_pooledCount);
+
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _source;
-    private readonly TimeSpan _headerTimeout;
-    private readonly TimeSpan _idleTimeout;
+    private readonly bool _poolable;
+    private TimeSpan _headerTimeout;
+    private TimeSpan _idleTimeout;
     private volatile Phase _phase;
 
     /// <param name="headerTimeout">The response-header timeout; zero means none (EC-001).</param>
@@ -24,13 +39,37 @@ internal sealed class ExchangeTimeout : IDisposable
     /// <param name="timeProvider">The clock.</param>
     /// <param name="hasRequestBody">Whether a request body is uploaded first; without one the header timer starts at once.</param>
     public ExchangeTimeout(TimeSpan headerTimeout, TimeSpan idleTimeout, TimeProvider timeProvider, bool hasRequestBody)
+        : this(timeProvider, poolable: false)
     {
-        _headerTimeout = headerTimeout;
-        _idleTimeout = idleTimeout;
+        Start(headerTimeout, idleTimeout, hasRequestBody);
+    }
+
+    private ExchangeTimeout(TimeProvider timeProvider, bool poolable)
+    {
         _source = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
         Token = _source.Token;
-        _phase = hasRequestBody ? Phase.Uploading : Phase.AwaitingHeaders;
-        Arm(hasRequestBody ? UploadSilence : _headerTimeout);
+        _poolable = poolable;
+    }
+
+    /// <summary>Gets a timer for one exchange: a pooled one when the exchange qualifies, else a new one.</summary>
+    public static ExchangeTimeout Rent(TimeSpan headerTimeout, TimeSpan idleTimeout, TimeProvider timeProvider, bool hasRequestBody)
+    {
+        if (hasRequestBody || !ReferenceEquals(timeProvider, TimeProvider.System))
+        {
+            return new ExchangeTimeout(headerTimeout, idleTimeout, timeProvider, hasRequestBody);
+        }
+
+        if (Pool.TryDequeue(out var pooled))
+        {
+            Interlocked.Decrement(ref s_pooledCount);
+        }
+        else
+        {
+            pooled = new ExchangeTimeout(timeProvider, poolable: true);
+        }
+
+        pooled.Start(headerTimeout, idleTimeout, hasRequestBody: false);
+        return pooled;
     }
 
     private enum Phase
@@ -109,8 +148,29 @@ internal sealed class ExchangeTimeout : IDisposable
         lock (_lock)
         {
             _phase = Phase.Done;
+
+            // TryReset stops the timer and drops every registration; it fails once the token has fired.
+            if (_poolable && _source.TryReset())
+            {
+                if (Interlocked.Increment(ref s_pooledCount) <= MaxPooled)
+                {
+                    Pool.Enqueue(this);
+                    return;
+                }
+
+                Interlocked.Decrement(ref s_pooledCount);
+            }
+
             _source.Dispose();
         }
+    }
+
+    private void Start(TimeSpan headerTimeout, TimeSpan idleTimeout, bool hasRequestBody)
+    {
+        _headerTimeout = headerTimeout;
+        _idleTimeout = idleTimeout;
+        _phase = hasRequestBody ? Phase.Uploading : Phase.AwaitingHeaders;
+        Arm(hasRequestBody ? UploadSilence : _headerTimeout);
     }
 
     /// <summary>Arms the timer for <paramref name="delay"/> from now; zero disarms it. Runs under the lock (or in the constructor).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 
 namespace HardenedGateway.Forwarding;
@@ -6,12 +7,13 @@ namespace HardenedGateway.Forwarding;
 internal sealed partial class RequestForwarder
 {
     /// <summary>Forwards the request. Writes the upstream's answer, or nothing when it failed before headers (the caller answers then).</summary>
-    public Task<ForwardResult> ForwardAsync(HttpContext context, HardenedUpstream upstream, string target) =>
+    public ValueTask<ForwardResult> ForwardAsync(HttpContext context, HardenedUpstream upstream, string target) =>
         ForwardingActivity.Source.HasListeners()
             ? ForwardTracedAsync(context, upstream, target)
             : ForwardCoreAsync(context, upstream, target);
 
-    private async Task<ForwardResult> ForwardTracedAsync(HttpContext context, HardenedUpstream upstream, string target)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ForwardResult> ForwardTracedAsync(HttpContext context, HardenedUpstream upstream, string target)
     {
         // Started in this async method, so the activity is Activity.Current for the exchange only.
         using var activity = ForwardingActivity.Start(context, upstream);

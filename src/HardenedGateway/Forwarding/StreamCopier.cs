@@ -31,6 +31,7 @@ internal static class StreamCopier
     /// before every read and write, so a stream idle timeout restarts and only silence ends the copy,
     /// never its total length.
     /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<(CopyStatus Status, Exception? Error, long Bytes)> CopyAsync(
         Stream source, Stream destination, BytesPool pool, bool flushEachWrite, ExchangeTimeout timeout)
     {

@@ -1,0 +1,70 @@
+using HardenedGateway.Forwarding;
+using Microsoft.Extensions.Time.Testing;
+
+namespace HardenedGateway.Tests.Forwarding;
+
+[TestFixture]
+[NonParallelizable] // the pool is process-wide
+public sealed class ExchangeTimeoutPoolingTests
+{
+    [Test]
+    public void Rent_BodylessOnSystemClock_ReusesADisposedTimerWithFreshState()
+    {
+        var first = ExchangeTimeout.Rent(TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeProvider.System, hasRequestBody: false);
+        var firstToken = first.Token;
+        first.Dispose();
+        var pooledAfterDispose = ExchangeTimeout.PooledCount;
+
+        using var second = ExchangeTimeout.Rent(TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeProvider.System, hasRequestBody: false);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(pooledAfterDispose, Is.GreaterThanOrEqualTo(1));
+            Assert.That(ExchangeTimeout.PooledCount, Is.EqualTo(pooledAfterDispose - 1), "taken from the pool");
+            Assert.That(second.HasFired, Is.False);
+            Assert.That(firstToken.IsCancellationRequested, Is.False, "a returned timer is reset, never cancelled");
+        });
+    }
+
+    [Test]
+    public void Dispose_AfterTheTimerFired_IsNotPooled()
+    {
+        var timer = ExchangeTimeout.Rent(TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeProvider.System, hasRequestBody: false);
+        timer.Cancel();
+        var before = ExchangeTimeout.PooledCount;
+
+        timer.Dispose();
+
+        Assert.That(ExchangeTimeout.PooledCount, Is.EqualTo(before));
+    }
+
+    [Test]
+    public void Dispose_WithRequestBodyOrFakeClock_IsNeverPooled()
+    {
+        var before = ExchangeTimeout.PooledCount;
+
+        ExchangeTimeout.Rent(TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeProvider.System, hasRequestBody: true).Dispose();
+        ExchangeTimeout.Rent(TimeSpan.FromSeconds(30), TimeSpan.Zero, new FakeTimeProvider(), hasRequestBody: false).Dispose();
+
+        Assert.That(ExchangeTimeout.PooledCount, Is.EqualTo(before));
+    }
+
+    [Test]
+    public void Rent_FromPool_ArmsTheNewHeaderTimeout()
+    {
+        ExchangeTimeout.Rent(TimeSpan.FromHours(1), TimeSpan.Zero, TimeProvider.System, hasRequestBody: false).Dispose();
+
+        using var reused = ExchangeTimeout.Rent(TimeSpan.FromMilliseconds(1), TimeSpan.Zero, TimeProvider.System, hasRequestBody: false);
+
+        Assert.That(reused.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(10)), Is.True, "the 1 ms header timeout fires");
+    }
+
+    [TestCase("text/event-stream", true)]
+    [TestCase("Text/Event-Stream; charset=utf-8", true)]
+    [TestCase(" text/event-stream", true)]
+    [TestCase("text/event-streamx", false)]
+    [TestCase("application/json", false)]
+    [TestCase("", false)]
+    public void IsEventStream_ContentType_Detected(string contentType, bool expected) =>
+        Assert.That(RequestForwarder.IsEventStream(contentType), Is.EqualTo(expected));
+}
