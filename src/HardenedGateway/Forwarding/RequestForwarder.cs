@@ -1,5 +1,6 @@
 using System.Net;
 using System.Runtime.CompilerServices;
+using HardenedGateway.Hosting;
 using HardenedGateway.Diagnostics;
 using HardenedGateway.Transport;
 using Microsoft.AspNetCore.Http;
@@ -26,101 +27,125 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
     private readonly HttpMessageInvoker _invoker = transport.Invoker;
 
     /// <summary>Forwards the request. Writes the upstream's answer, or nothing when it failed before headers (the caller answers then).</summary>
-    /// <remarks>Its state machine is pooled (like the copy loop's): one request allocates one less object of a few hundred bytes.</remarks>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ForwardResult> ForwardCoreAsync(HttpContext context, HardenedUpstream upstream, string target)
+    /// <remarks>
+    /// This is the request's one async state machine after admission: it also ends the admission
+    /// (breaker verdict, limiter slot, metrics, log) through <paramref name="admitted"/>, rather than
+    /// returning to an awaiting pipeline method that would be a second state machine per request.
+    /// </remarks>
+    private async Task<ForwardResult> ForwardCoreAsync(HttpContext context, HardenedUpstream upstream, string target, AdmittedRequest admitted)
     {
-        var clientAborted = context.RequestAborted;
-        var hasRequestBody = HasRequestBody(context);
-        using var timeout = ExchangeTimeout.Rent(upstream.ResponseHeaderTimeout, upstream.Settings.StreamIdleTimeout, timeProvider, hasRequestBody);
-        using var clientRegistration = clientAborted.UnsafeRegister(static state => ((ExchangeTimeout)state!).Cancel(), timeout);
-
-        StreamingRequestContent? content = null;
-        using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), new Uri(target, RawTargetOptions))
-        {
-            Version = upstream.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-        };
-
-        if (hasRequestBody)
-        {
-            // While the body uploads, silence is bounded by the idle timeout (or, when that is off,
-            // the header timeout); the header timeout proper starts once the body is sent.
-            content = new StreamingRequestContent(context.Request.Body, pool, timeout);
-            request.Content = content;
-        }
-
-        HeaderRules.CopyRequestHeaders(context, request, upstream.UseHttp2);
-        ForwardingActivity.InjectTraceContext(request);
-
-        var sendStarted = timeProvider.GetTimestamp();
-        HttpResponseMessage response;
+        ForwardResult result = default;
+        var completed = false;
         try
         {
-            response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
-        }
-#pragma warning disable CA1031 // every failure becomes a classified outcome
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            if (content?.ClientError is { } clientError && !clientAborted.IsCancellationRequested)
+            var clientAborted = context.RequestAborted;
+            var hasRequestBody = HasRequestBody(context);
+            using var timeout = ExchangeTimeout.Rent(upstream.ResponseHeaderTimeout, upstream.Settings.StreamIdleTimeout, timeProvider, hasRequestBody);
+            using var clientRegistration = clientAborted.UnsafeRegister(static state => ((ExchangeTimeout)state!).Cancel(), timeout);
+
+            StreamingRequestContent? content = null;
+            using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), new Uri(target, RawTargetOptions))
             {
-                return RejectRequestBody(context, upstream, clientError);
+                Version = upstream.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            };
+
+            if (hasRequestBody)
+            {
+                // While the body uploads, silence is bounded by the idle timeout (or, when that is off,
+                // the header timeout); the header timeout proper starts once the body is sent.
+                content = new StreamingRequestContent(context.Request.Body, pool, timeout);
+                request.Content = content;
             }
 
-            var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
-            var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.HasFired);
-            LogSendFailure(upstream.Name, reason, ex);
-            return reason == GatewayErrorReason.ClientAborted
-                ? new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None)
-                : new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.Failure);
-        }
+            HeaderRules.CopyRequestHeaders(context, request, upstream.UseHttp2);
+            ForwardingActivity.InjectTraceContext(request);
 
-        var upstreamDuration = timeProvider.GetElapsedTime(sendStarted);
-        using (response)
-        {
-            timeout.OnResponseStarted();
-            var statusCode = (int)response.StatusCode;
-            var clientResponse = context.Response;
-            clientResponse.StatusCode = statusCode;
-            HeaderRules.CopyResponseHeaders(response, clientResponse);
-
-            var streamed = IsStreamed(response);
-            if (streamed)
-            {
-                context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            }
-
-            var verdict = OutcomeClassifier.IsFailureStatus(statusCode) ? UpstreamVerdict.Failure : UpstreamVerdict.Success;
-            Stream body;
+            var sendStarted = timeProvider.GetTimestamp();
+            HttpResponseMessage response;
             try
             {
-                // The handler's response content hands over its connection stream without waiting.
-                body = response.Content.ReadAsStream(timeout.Token);
-                if (streamed)
-                {
-                    // Send the headers now: an event-stream client should see its response start at once.
-                    await clientResponse.StartAsync(timeout.Token).ConfigureAwait(false);
-                }
+                response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
             }
-#pragma warning disable CA1031
+#pragma warning disable CA1031 // every failure becomes a classified outcome
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                return EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, ex);
+                if (content?.ClientError is { } clientError && !clientAborted.IsCancellationRequested)
+                {
+                    result = RejectRequestBody(context, upstream, clientError);
+                    completed = true;
+                    goto Done;
+                }
+
+                var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
+                var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.HasFired);
+                LogSendFailure(upstream.Name, reason, ex);
+                result = reason == GatewayErrorReason.ClientAborted
+                    ? new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None)
+                    : new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.Failure);
+                completed = true;
+                goto Done;
             }
 
-            var (status, error, _) = await StreamCopier.CopyAsync(body, clientResponse.Body, pool, streamed, timeout).ConfigureAwait(false);
-            return status switch
+            var upstreamDuration = timeProvider.GetElapsedTime(sendStarted);
+            using (response)
             {
-                CopyStatus.Completed => new ForwardResult(statusCode, GatewayErrorReason.None, upstreamDuration, verdict),
+                timeout.OnResponseStarted();
+                var statusCode = (int)response.StatusCode;
+                var clientResponse = context.Response;
+                clientResponse.StatusCode = statusCode;
+                HeaderRules.CopyResponseHeaders(response, clientResponse);
 
-                // The client did not take the data: it went away, or stopped reading for longer than the
-                // idle timeout. Its side, never the upstream's.
-                CopyStatus.DestinationFailed or CopyStatus.DestinationCanceled => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientGone: true, error),
-                _ => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, error),
-            };
+                var streamed = IsStreamed(response);
+                if (streamed)
+                {
+                    context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+                }
+
+                var verdict = OutcomeClassifier.IsFailureStatus(statusCode) ? UpstreamVerdict.Failure : UpstreamVerdict.Success;
+                Stream body;
+                try
+                {
+                    // The handler's response content hands over its connection stream without waiting.
+                    body = response.Content.ReadAsStream(timeout.Token);
+                    if (streamed)
+                    {
+                        // Send the headers now: an event-stream client should see its response start at once.
+                        await clientResponse.StartAsync(timeout.Token).ConfigureAwait(false);
+                    }
+                }
+#pragma warning disable CA1031
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    result = EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, ex);
+                    completed = true;
+                    goto Done;
+                }
+
+                var (status, error, _) = await StreamCopier.CopyAsync(body, clientResponse.Body, pool, streamed, timeout).ConfigureAwait(false);
+                result = status switch
+                {
+                    CopyStatus.Completed => new ForwardResult(statusCode, GatewayErrorReason.None, upstreamDuration, verdict),
+
+                    // The client did not take the data: it went away, or stopped reading for longer than the
+                    // idle timeout. Its side, never the upstream's.
+                    CopyStatus.DestinationFailed or CopyStatus.DestinationCanceled => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientGone: true, error),
+                    _ => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, error),
+                };
+                completed = true;
+            }
         }
+        finally
+        {
+            // Every path, exceptions included, gives back the limiter slot and the probe slot.
+            admitted.Release(upstream, completed ? result.Verdict : UpstreamVerdict.None);
+        }
+
+    Done:
+        await admitted.FinishAsync(context, upstream, result).ConfigureAwait(false);
+        return result;
     }
 
     private static bool HasRequestBody(HttpContext context)

@@ -85,49 +85,52 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
         await ForwardAdmittedAsync(context, upstream, target, permit, started).ConfigureAwait(false);
     }
 
-    private async Task ForwardAdmittedAsync(HttpContext context, HardenedUpstream upstream, string target, CircuitPermit permit, long started)
+    private Task ForwardAdmittedAsync(HttpContext context, HardenedUpstream upstream, string target, CircuitPermit permit, long started)
     {
-        var breaker = upstream.CircuitBreaker;
-        var verdictRecorded = false;
-        ForwardResult result;
         upstream.Metrics.RequestStarted();
-        try
-        {
-            result = await forwarder.ForwardAsync(context, upstream, target).ConfigureAwait(false);
-            if (breaker is not null)
-            {
-                switch (result.Verdict)
-                {
-                    case UpstreamVerdict.Success:
-                        breaker.OnSuccess(permit);
-                        break;
-                    case UpstreamVerdict.Failure:
-                        breaker.OnFailure(permit);
-                        break;
-                    default:
-                        breaker.OnAbandoned(permit);
-                        break;
-                }
-            }
 
-            verdictRecorded = true;
-        }
-        finally
-        {
-            if (!verdictRecorded)
-            {
-                breaker?.OnAbandoned(permit);
-            }
+        // The forwarder ends the admission itself (Release, then FinishAsync): one state machine per request.
+        return forwarder.ForwardAsync(context, upstream, target, new AdmittedRequest(this, permit, started));
+    }
 
-            upstream.Limiter?.Release();
-            upstream.Metrics.RequestStopped();
+    /// <summary>Ends an admission: the breaker learns the verdict (an abandoned probe frees its slot), the limiter slot returns.</summary>
+    internal static void Release(HardenedUpstream upstream, CircuitPermit permit, UpstreamVerdict verdict)
+    {
+        if (upstream.CircuitBreaker is { } breaker)
+        {
+            switch (verdict)
+            {
+                case UpstreamVerdict.Success:
+                    breaker.OnSuccess(permit);
+                    break;
+                case UpstreamVerdict.Failure:
+                    breaker.OnFailure(permit);
+                    break;
+                default:
+                    breaker.OnAbandoned(permit);
+                    break;
+            }
         }
 
+        upstream.Limiter?.Release();
+        upstream.Metrics.RequestStopped();
+    }
+
+    /// <summary>After the release: a failure before headers is answered with a problem body; then metrics and the log event.</summary>
+    internal Task FinishAsync(HttpContext context, HardenedUpstream upstream, ForwardResult result, long started)
+    {
         if (result.Reason is GatewayErrorReason.UpstreamUnreachable or GatewayErrorReason.UpstreamTimeout or GatewayErrorReason.BadUpstreamResponse && !context.Response.HasStarted)
         {
-            await WriteProblemAsync(context, upstream, result.Reason).ConfigureAwait(false);
+            return WriteProblemThenCompleteAsync(context, upstream, result, started);
         }
 
+        Complete(context, upstream, result, started);
+        return Task.CompletedTask;
+    }
+
+    private async Task WriteProblemThenCompleteAsync(HttpContext context, HardenedUpstream upstream, ForwardResult result, long started)
+    {
+        await WriteProblemAsync(context, upstream, result.Reason).ConfigureAwait(false);
         Complete(context, upstream, result, started);
     }
 
