@@ -19,3 +19,24 @@ internal enum UpstreamVerdict
 /// <param name="UpstreamDuration">Send to response headers; null when no headers arrived.</param>
 /// <param name="Verdict">What the breaker learns.</param>
 internal readonly record struct ForwardResult(int StatusCode, GatewayErrorReason Reason, TimeSpan? UpstreamDuration, UpstreamVerdict Verdict);
+
+/// <summary>Tells a breaker what an exchange taught it; shared by the proxy route and the typed-client handler.</summary>
+internal static class UpstreamVerdictExtensions
+{
+    /// <summary>Success or failure is recorded; anything else abandons the permit (a probe frees its slot).</summary>
+    public static void Record(this CircuitBreaker? breaker, CircuitPermit permit, UpstreamVerdict verdict)
+    {
+        switch (verdict)
+        {
+            case UpstreamVerdict.Success:
+                breaker?.OnSuccess(permit);
+                break;
+            case UpstreamVerdict.Failure:
+                breaker?.OnFailure(permit);
+                break;
+            default:
+                breaker?.OnAbandoned(permit);
+                break;
+        }
+    }
+}

@@ -96,22 +96,7 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
     /// <summary>Ends an admission: the breaker learns the verdict (an abandoned probe frees its slot), the limiter slot returns.</summary>
     internal static void Release(HardenedUpstream upstream, CircuitPermit permit, UpstreamVerdict verdict)
     {
-        if (upstream.CircuitBreaker is { } breaker)
-        {
-            switch (verdict)
-            {
-                case UpstreamVerdict.Success:
-                    breaker.OnSuccess(permit);
-                    break;
-                case UpstreamVerdict.Failure:
-                    breaker.OnFailure(permit);
-                    break;
-                default:
-                    breaker.OnAbandoned(permit);
-                    break;
-            }
-        }
-
+        upstream.CircuitBreaker.Record(permit, verdict);
         upstream.Limiter?.Release();
         upstream.Metrics.RequestStopped();
     }

@@ -34,22 +34,7 @@ internal sealed class HardenedExchange(HardenedUpstream upstream, CircuitPermit 
             return;
         }
 
-        if (upstream.CircuitBreaker is { } breaker)
-        {
-            switch (verdict)
-            {
-                case UpstreamVerdict.Success:
-                    breaker.OnSuccess(permit);
-                    break;
-                case UpstreamVerdict.Failure:
-                    breaker.OnFailure(permit);
-                    break;
-                default:
-                    breaker.OnAbandoned(permit);
-                    break;
-            }
-        }
-
+        upstream.CircuitBreaker.Record(permit, verdict);
         upstream.Limiter?.Release();
         upstream.Metrics.RequestStopped();
         upstream.Metrics.RecordRequest(statusCode, reason, timeProvider.GetElapsedTime(started), upstreamDuration);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace HardenedGateway.Prometheus.Tests.Infrastructure;
+namespace HardenedGateway.Testing;
 
 /// <summary>
 /// Runs Prometheus' own linter, <c>promtool check metrics</c>. CI installs it (Debian/Ubuntu package

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace HardenedGateway.IntegrationTests.Infrastructure;
+namespace HardenedGateway.Testing;
 
 /// <summary>A real Kestrel upstream on 127.0.0.1 with a free port; counts the TCP connections it accepts.</summary>
 public sealed class TestUpstream : IAsyncDisposable
