@@ -13,4 +13,5 @@ internal static class EventIds
     public const int BufferPoolExhausted = 30;
     public const int ConfigurationReloaded = 40;
     public const int ConfigurationRejected = 41;
+    public const int TransportChangeNeedsRestart = 42;
 }

@@ -152,6 +152,12 @@ public sealed partial class HardenedProxyRegistry : IDisposable
         }
 
         Log.ConfigurationReloaded(_logger, _snapshot.Routes.Length);
+        if (!SameTransport(fresh.Transport, Transport))
+        {
+            // The one shared handler is built at start-up; swapping it under live connections is not worth the risk.
+            Log.TransportChangeNeedsRestart(_logger);
+        }
+
         previousTokenSource.Cancel();
         previousTokenSource.Dispose();
     }
@@ -196,6 +202,12 @@ public sealed partial class HardenedProxyRegistry : IDisposable
         return new Snapshot([.. all], [.. routes], previous.ClientOnly);
     }
 
+    private static bool SameTransport(TransportOptions a, TransportOptions b) =>
+        a.DialTimeout == b.DialTimeout && a.TlsHandshakeTimeout == b.TlsHandshakeTimeout && a.KeepAlive == b.KeepAlive &&
+        a.ResponseHeaderTimeout == b.ResponseHeaderTimeout && a.IdleConnectionTimeout == b.IdleConnectionTimeout &&
+        a.ExpectContinueTimeout == b.ExpectContinueTimeout && a.PooledConnectionLifetime == b.PooledConnectionLifetime &&
+        a.EnableHttp2 == b.EnableHttp2 && a.UseSystemProxy == b.UseSystemProxy;
+
     private HardenedUpstream CreateUpstream(string name, ProxyOptions settings)
     {
         var upstream = new HardenedUpstream(name, settings, Transport, _metrics, _timeProvider);
@@ -219,6 +231,9 @@ public sealed partial class HardenedProxyRegistry : IDisposable
 
         [LoggerMessage(EventId = EventIds.ConfigurationReloaded, Level = LogLevel.Information, Message = "HardenedGateway configuration reloaded: {ProxyCount} proxies.")]
         public static partial void ConfigurationReloaded(ILogger logger, int proxyCount);
+
+        [LoggerMessage(EventId = EventIds.TransportChangeNeedsRestart, Level = LogLevel.Warning, Message = "HardenedGateway:Transport settings changed; the shared transport is built at start-up, so they apply after a restart. Proxy settings were reloaded.")]
+        public static partial void TransportChangeNeedsRestart(ILogger logger);
 
         [LoggerMessage(EventId = EventIds.ConfigurationRejected, Level = LogLevel.Error, Message = "HardenedGateway configuration reload rejected; the previous settings keep serving. {Failures}")]
         public static partial void ConfigurationRejected(ILogger logger, string failures);

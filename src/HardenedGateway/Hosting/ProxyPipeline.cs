@@ -89,8 +89,11 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
     {
         upstream.Metrics.RequestStarted();
 
+        // Logged as ConcurrentCount: the requests in flight with this one, read while it holds its slot.
+        var concurrent = upstream.Limiter?.InUse ?? (int)upstream.Metrics.ActiveRequests;
+
         // The forwarder ends the admission itself (Release, then FinishAsync): one state machine per request.
-        return forwarder.ForwardAsync(context, upstream, target, new AdmittedRequest(this, permit, started));
+        return forwarder.ForwardAsync(context, upstream, target, new AdmittedRequest(this, permit, started, concurrent));
     }
 
     /// <summary>Ends an admission: the breaker learns the verdict (an abandoned probe frees its slot), the limiter slot returns.</summary>
@@ -102,21 +105,21 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
     }
 
     /// <summary>After the release: a failure before headers is answered with a problem body; then metrics and the log event.</summary>
-    internal Task FinishAsync(HttpContext context, HardenedUpstream upstream, ForwardResult result, long started)
+    internal Task FinishAsync(HttpContext context, HardenedUpstream upstream, ForwardResult result, long started, int concurrent)
     {
         if (result.Reason is GatewayErrorReason.UpstreamUnreachable or GatewayErrorReason.UpstreamTimeout or GatewayErrorReason.BadUpstreamResponse && !context.Response.HasStarted)
         {
-            return WriteProblemThenCompleteAsync(context, upstream, result, started);
+            return WriteProblemThenCompleteAsync(context, upstream, result, started, concurrent);
         }
 
-        Complete(context, upstream, result, started);
+        Complete(context, upstream, result, started, concurrent);
         return Task.CompletedTask;
     }
 
-    private async Task WriteProblemThenCompleteAsync(HttpContext context, HardenedUpstream upstream, ForwardResult result, long started)
+    private async Task WriteProblemThenCompleteAsync(HttpContext context, HardenedUpstream upstream, ForwardResult result, long started, int concurrent)
     {
         await WriteProblemAsync(context, upstream, result.Reason).ConfigureAwait(false);
-        Complete(context, upstream, result, started);
+        Complete(context, upstream, result, started, concurrent);
     }
 
     private async Task RejectAsync(HttpContext context, HardenedUpstream upstream, GatewayErrorReason reason, long started)
@@ -145,7 +148,7 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
         };
     }
 
-    private void Complete(HttpContext context, HardenedUpstream upstream, ForwardResult result, long started)
+    private void Complete(HttpContext context, HardenedUpstream upstream, ForwardResult result, long started, int? concurrent = null)
     {
         var total = timeProvider.GetElapsedTime(started);
         upstream.Metrics.RecordRequest(result.StatusCode, result.Reason, total, result.UpstreamDuration);
@@ -165,7 +168,7 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
             upstreamMs,
             total.TotalMilliseconds - upstreamMs,
             upstream.CircuitBreaker?.State ?? CircuitState.Closed,
-            upstream.Limiter?.InUse ?? 0,
+            concurrent ?? upstream.Limiter?.InUse ?? (int)upstream.Metrics.ActiveRequests,
             result.Reason == GatewayErrorReason.None ? "none" : result.Reason.ToLabel());
     }
 

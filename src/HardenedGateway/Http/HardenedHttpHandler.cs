@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using HardenedGateway.Forwarding;
 
 namespace HardenedGateway.Http;
@@ -60,6 +61,7 @@ internal sealed class HardenedHttpHandler(Func<HardenedUpstream> resolveUpstream
             timeout.CancelAfter(headerTimeout);
         }
 
+        InjectTraceContext(request);
         var sendStarted = timeProvider.GetTimestamp();
         HttpResponseMessage response;
         try
@@ -90,5 +92,23 @@ internal sealed class HardenedHttpHandler(Func<HardenedUpstream> resolveUpstream
         exchange.HeadersReceived((int)response.StatusCode, timeProvider.GetElapsedTime(sendStarted));
         response.Content = new ObservedContent(response.Content, exchange);
         return response;
+    }
+
+    /// <summary>
+    /// The shared transport propagates no trace context itself (the proxy route copies or injects its
+    /// own), so a typed client's call carries the caller's W3C context here, as a plain HttpClient's does.
+    /// </summary>
+    private static void InjectTraceContext(HttpRequestMessage request)
+    {
+        if (Activity.Current is { } activity && !request.Headers.Contains("traceparent"))
+        {
+            DistributedContextPropagator.Current.Inject(activity, request, static (carrier, name, value) =>
+            {
+                if (carrier is HttpRequestMessage message && value is not null)
+                {
+                    message.Headers.TryAddWithoutValidation(name, value);
+                }
+            });
+        }
     }
 }

@@ -146,6 +146,26 @@ public sealed class ReloadTests
     }
 
     [Test]
+    public async Task Reload_TransportChanged_ProxiesReloadAndAWarningSaysTransportNeedsRestart()
+    {
+        await using var upstream = await TestUpstream.StartAsync(app => app.MapGet("/{**rest}", () => "ok"));
+        var settings = GatewaySettings.Proxy(upstream.BaseAddress);
+        await using var gateway = await TestGateway.StartAsync(settings, logging: b => b.AddFakeLogging());
+        var logs = gateway.Services.GetFakeLogCollector();
+
+        gateway.ReplaceConfiguration(settings.Copy().WithTransport("DialTimeout", "00:00:03").AddProxy("b", "/api/b", upstream.BaseAddress));
+
+        Assert.That(await Eventually.HoldsAsync(() => Registry(gateway).TryGetUpstream("b", out _)), Is.True, "the proxies reload");
+        var warning = logs.GetSnapshot().SingleOrDefault(r => r.Id.Id == 42);
+        Assert.That(warning, Is.Not.Null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(warning!.Level, Is.EqualTo(LogLevel.Warning));
+            Assert.That(warning.Message, Does.Contain("apply after a restart"));
+        });
+    }
+
+    [Test]
     public async Task Reload_TransportValueThatDoesNotBind_IsRejectedWithErrorNamingTheKey()
     {
         await using var upstream = await TestUpstream.StartAsync(app => app.MapGet("/{**rest}", () => "ok"));

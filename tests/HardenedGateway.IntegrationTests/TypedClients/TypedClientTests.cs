@@ -306,6 +306,19 @@ public sealed class TypedClientTests
         });
     }
 
+    [Test]
+    public async Task TypedClient_InsideAnActivity_SendsItsW3CTraceContext()
+    {
+        await using var upstream = await TestUpstream.StartAsync(app => app.MapGet("/trace", (HttpContext ctx) => ctx.Request.Headers["traceparent"].ToString()));
+        await using var gateway = await StartGatewayAsync(upstream);
+        var client = gateway.GetRequiredService<AiClient>();
+        using var activity = new System.Diagnostics.Activity("caller").SetIdFormat(System.Diagnostics.ActivityIdFormat.W3C).Start();
+
+        var traceparent = await client.Http.GetStringAsync(new Uri("trace", UriKind.Relative));
+
+        Assert.That(traceparent, Does.StartWith($"00-{activity.TraceId}-"));
+    }
+
     private static HardenedUpstream Upstream(TestGateway gateway)
     {
         Assert.That(gateway.GetRequiredService<HardenedProxyRegistry>().TryGetUpstream("ai", out var upstream), Is.True);
