@@ -32,10 +32,28 @@ internal static class ProblemResponses
         (uint)seconds < (uint)CachedSeconds.Length ? CachedSeconds[seconds] : seconds.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Writes a problem response. The response must not have started.</summary>
-    public static Task WriteAsync(HttpContext context, GatewayErrorReason reason, string proxyName, string? retryAfterSeconds = null, string? circuitState = null)
+    public static Task WriteAsync(HttpContext context, GatewayErrorReason reason, string proxyName, string? retryAfterSeconds = null, string? circuitState = null) =>
+        WriteCoreAsync(context, StatusFor(reason), TitleFor(reason), DetailFor(reason), proxyName, reason.ToLabel(), retryAfterSeconds, circuitState);
+
+    /// <summary>
+    /// Answers a request whose body Kestrel refused (413 over MaxRequestBodySize, 400 malformed, 408
+    /// stalled). No <c>reason</c> field: the upstream was not at fault and no error reason is counted.
+    /// </summary>
+    public static Task WriteRequestBodyRejectedAsync(HttpContext context, int status, string proxyName)
+    {
+        var (title, detail) = status switch
+        {
+            StatusCodes.Status413PayloadTooLarge => ("Content Too Large", "The request body is larger than the server accepts (Kestrel's MaxRequestBodySize)."),
+            StatusCodes.Status408RequestTimeout => ("Request Timeout", "The client stopped sending the request body."),
+            _ => ("Bad Request", "The request body could not be read."),
+        };
+
+        return WriteCoreAsync(context, status, title, detail, proxyName, reasonLabel: null, retryAfterSeconds: null, circuitState: null);
+    }
+
+    private static Task<System.IO.Pipelines.FlushResult> WriteCoreAsync(HttpContext context, int status, string title, string detail, string proxyName, string? reasonLabel, string? retryAfterSeconds, string? circuitState)
     {
         var response = context.Response;
-        var status = StatusFor(reason);
         response.StatusCode = status;
         response.ContentType = ContentType;
         var headers = response.Headers;
@@ -54,11 +72,15 @@ internal static class ProblemResponses
         writer.Reset(response.BodyWriter);
         writer.WriteStartObject();
         writer.WriteString("type", TypeFor(status));
-        writer.WriteString("title", TitleFor(reason));
+        writer.WriteString("title", title);
         writer.WriteNumber("status", status);
-        writer.WriteString("detail", DetailFor(reason));
+        writer.WriteString("detail", detail);
         writer.WriteString("proxy", proxyName);
-        writer.WriteString("reason", reason.ToLabel());
+        if (reasonLabel is not null)
+        {
+            writer.WriteString("reason", reasonLabel);
+        }
+
         writer.WriteString("traceId", Activity.Current?.Id ?? context.TraceIdentifier);
         writer.WriteEndObject();
         writer.Flush();
@@ -69,6 +91,8 @@ internal static class ProblemResponses
     private static string TypeFor(int status) => status switch
     {
         400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        408 => "https://tools.ietf.org/html/rfc9110#section-15.5.9",
+        413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
         429 => "https://tools.ietf.org/html/rfc6585#section-4",
         501 => "https://tools.ietf.org/html/rfc9110#section-15.6.2",
         502 => "https://tools.ietf.org/html/rfc9110#section-15.6.3",

@@ -74,6 +74,11 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
                 if (content?.ClientError is { } clientError && !clientAborted.IsCancellationRequested)
                 {
                     result = RejectRequestBody(context, upstream, clientError);
+                    if (result.StatusCode != StatusCodes.Status499ClientClosedRequest && !clientAborted.IsCancellationRequested)
+                    {
+                        await ProblemResponses.WriteRequestBodyRejectedAsync(context, result.StatusCode, upstream.Name).ConfigureAwait(false);
+                    }
+
                     completed = true;
                     goto Done;
                 }
