@@ -75,6 +75,13 @@ public static class HardenedProxyServiceCollectionExtensions
     /// </summary>
     private static void BindStrictly(IConfiguration configuration, HardenedProxyOptions options)
     {
+        var unknown = new List<string>();
+        FindUnknownKeys(configuration, typeof(HardenedProxyOptions), unknown);
+        if (unknown.Count > 0)
+        {
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(HardenedProxyOptions), unknown);
+        }
+
         try
         {
             configuration.Bind(options, static binder => binder.ErrorOnUnknownConfiguration = true);
@@ -90,6 +97,43 @@ public static class HardenedProxyServiceCollectionExtensions
 
             throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(HardenedProxyOptions), [string.Join(" ", messages) + " (HardenedGateway binds strictly: fix the value or remove the unknown key.)"]);
         }
+    }
+
+    /// <summary>Names every key the options do not have, with its full path (the binder's own message names only the type).</summary>
+    private static void FindUnknownKeys(IConfiguration section, Type type, List<string> unknown)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            var property = type.GetProperty(child.Key, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
+            if (property is null)
+            {
+                var path = child is IConfigurationSection childSection ? childSection.Path : child.Key;
+                unknown.Add($"{path} is not a HardenedGateway setting; the settings here are: {KnownNames(type)}.");
+            }
+            else if (property.PropertyType == typeof(TransportOptions) || property.PropertyType == typeof(CircuitBreakerOptions))
+            {
+                FindUnknownKeys(child, property.PropertyType, unknown);
+            }
+            else if (property.Name == nameof(HardenedProxyOptions.Proxies) && type == typeof(HardenedProxyOptions))
+            {
+                foreach (var proxy in child.GetChildren())
+                {
+                    FindUnknownKeys(proxy, typeof(ProxyOptions), unknown);
+                }
+            }
+        }
+    }
+
+    private static string KnownNames(Type type)
+    {
+        var properties = type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance);
+        var names = new string[properties.Length];
+        for (var i = 0; i < properties.Length; i++)
+        {
+            names[i] = properties[i].Name;
+        }
+
+        return string.Join(", ", names);
     }
 
     private static IServiceCollection AddCore(IServiceCollection services)

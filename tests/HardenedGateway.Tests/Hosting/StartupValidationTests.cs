@@ -86,6 +86,27 @@ public sealed class StartupValidationTests
         Assert.That(thrown!.Message, Does.Contain("HardenedGateway:Proxies:ai:MaxConcurrent"));
     }
 
+    [Test]
+    public async Task StartAsync_MisspeltKey_ThrowsNamingItsFullPath()
+    {
+        await using var app = Build(new Dictionary<string, string?>
+        {
+            ["HardenedGateway:Proxies:ai:PathPrefix"] = "/api/ai",
+            ["HardenedGateway:Proxies:ai:Upstream"] = "http://127.0.0.1:8000/",
+            ["HardenedGateway:Proxies:ai:MaxConcurent"] = "5",
+            ["HardenedGateway:Proxies:ai:CircuitBreaker:FailureTreshold"] = "3",
+        });
+
+        var thrown = Assert.CatchAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown!.Message, Does.Contain("HardenedGateway:Proxies:ai:MaxConcurent is not a HardenedGateway setting"));
+            Assert.That(thrown.Message, Does.Contain("HardenedGateway:Proxies:ai:CircuitBreaker:FailureTreshold is not a HardenedGateway setting"));
+            Assert.That(thrown.Message, Does.Contain("MaxConcurrent"), "the known names are listed");
+        });
+    }
+
     private static WebApplication Build(Dictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateSlimBuilder();
