@@ -36,6 +36,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
     {
         ForwardResult result = default;
         var completed = false;
+        var abortClient = false;
         try
         {
             var clientAborted = context.RequestAborted;
@@ -124,7 +125,8 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
                 catch (Exception ex)
 #pragma warning restore CA1031
                 {
-                    result = EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, ex);
+                    result = EndAfterHeaders(upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, ex);
+                    abortClient = true;
                     completed = true;
                     goto Done;
                 }
@@ -136,9 +138,10 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
 
                     // The client did not take the data: it went away, or stopped reading for longer than the
                     // idle timeout. Its side, never the upstream's.
-                    CopyStatus.DestinationFailed or CopyStatus.DestinationCanceled => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientGone: true, error),
-                    _ => EndAfterHeaders(context, upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, error),
+                    CopyStatus.DestinationFailed or CopyStatus.DestinationCanceled => EndAfterHeaders(upstream, statusCode, upstreamDuration, clientGone: true, error),
+                    _ => EndAfterHeaders(upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, error),
                 };
+                abortClient = status != CopyStatus.Completed;
                 completed = true;
             }
         }
@@ -149,6 +152,13 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         }
 
     Done:
+        if (abortClient)
+        {
+            // Only now, after the breaker has learnt the outcome: a client that sees the cut and retries
+            // at once must meet the breaker's new state.
+            context.Abort();
+        }
+
         await admitted.FinishAsync(context, upstream, result).ConfigureAwait(false);
         return result;
     }
@@ -184,12 +194,11 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
 
     /// <summary>
     /// The exchange failed after the upstream's headers arrived: never disguise it as complete. The
-    /// client connection is aborted either way; a client still connected (one that stopped reading)
+    /// client connection is aborted either way (by the caller, once the breaker has the outcome); a client still connected (one that stopped reading)
     /// would otherwise see a clean end of a truncated body.
     /// </summary>
-    private ForwardResult EndAfterHeaders(HttpContext context, HardenedUpstream upstream, int statusCode, TimeSpan upstreamDuration, bool clientGone, Exception? error)
+    private ForwardResult EndAfterHeaders(HardenedUpstream upstream, int statusCode, TimeSpan upstreamDuration, bool clientGone, Exception? error)
     {
-        context.Abort();
         if (clientGone)
         {
             Log.ClientAbortedMidBody(logger, upstream.Name);
