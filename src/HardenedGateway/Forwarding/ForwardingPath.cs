@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-
 namespace HardenedGateway.Forwarding;
 
 /// <summary>
@@ -10,31 +7,6 @@ namespace HardenedGateway.Forwarding;
 /// </summary>
 internal static class ForwardingPath
 {
-    /// <summary>Splits the request target into raw path and query (query includes its '?', or is empty).</summary>
-    public static void GetRawTarget(HttpContext context, out string rawPath, out string query)
-    {
-        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(rawTarget) || rawTarget[0] != '/' || context.Request.PathBase.HasValue)
-        {
-            // Absolute-form targets, or a PathBase the app strips: use the decoded path, re-encoded.
-            rawPath = context.Request.Path.ToUriComponent();
-            query = context.Request.QueryString.Value ?? string.Empty;
-            return;
-        }
-
-        var queryStart = rawTarget.IndexOf('?', StringComparison.Ordinal);
-        if (queryStart < 0)
-        {
-            rawPath = rawTarget;
-            query = string.Empty;
-        }
-        else
-        {
-            rawPath = rawTarget[..queryStart];
-            query = rawTarget[queryStart..];
-        }
-    }
-
     /// <summary>True if <paramref name="path"/> is <paramref name="prefix"/> or starts with it followed by a separator.</summary>
     public static bool MatchesPrefix(ReadOnlySpan<char> path, string prefix)
     {
@@ -47,7 +19,7 @@ internal static class ForwardingPath
     }
 
     /// <summary>Joins the base URI (as configured) and the raw remainder with exactly one '/', then appends the query.</summary>
-    public static string BuildTarget(string upstreamBase, ReadOnlySpan<char> remainder, string query)
+    public static string BuildTarget(string upstreamBase, ReadOnlySpan<char> remainder, ReadOnlySpan<char> query)
     {
         var start = 0;
         while (start < remainder.Length && remainder[start] == '/')
@@ -59,7 +31,7 @@ internal static class ForwardingPath
         var baseSpan = upstreamBase.AsSpan();
         if (rest.IsEmpty && remainder.Length == 0)
         {
-            return query.Length == 0 ? upstreamBase : string.Concat(baseSpan, query);
+            return query.IsEmpty ? upstreamBase : string.Concat(baseSpan, query);
         }
 
         baseSpan = baseSpan.TrimEnd('/');

@@ -1,5 +1,6 @@
 using HardenedGateway.Forwarding;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace HardenedGateway.Hosting;
 
@@ -9,6 +10,10 @@ internal sealed class ProxyRequestHandler(HardenedProxyRegistry registry, ProxyP
     public HardenedProxyRegistry Registry => registry;
 
     /// <summary>Handles the request if its path falls under a proxy prefix; otherwise returns null.</summary>
+    /// <remarks>
+    /// Runs for every request of the app, so a request outside every prefix costs two prefix scans and
+    /// allocates nothing; strings are built only for a matched request.
+    /// </remarks>
     public Task? TryHandle(HttpContext context)
     {
         if (registry.Routes.Length == 0)
@@ -16,18 +21,31 @@ internal sealed class ProxyRequestHandler(HardenedProxyRegistry registry, ProxyP
             return null;
         }
 
-        ForwardingPath.GetRawTarget(context, out var rawPath, out var query);
-        if (registry.TryMatch(rawPath, out var upstream))
+        // The raw target, as received: its remainder is forwarded without decoding and re-encoding.
+        // Absolute-form targets and a PathBase the app strips leave only the decoded path to go by.
+        var decoded = context.Request.Path.Value ?? string.Empty;
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (!string.IsNullOrEmpty(rawTarget) && rawTarget[0] == '/' && !context.Request.PathBase.HasValue)
         {
-            return pipeline.InvokeAsync(context, upstream, BuildTarget(upstream, rawPath.AsSpan(upstream.PathPrefix!.Length), query));
+            var queryStart = rawTarget.IndexOf('?', StringComparison.Ordinal);
+            var rawPath = queryStart < 0 ? rawTarget.AsSpan() : rawTarget.AsSpan(0, queryStart);
+            if (registry.TryMatch(rawPath, out var matched))
+            {
+                var query = queryStart < 0 ? ReadOnlySpan<char>.Empty : rawTarget.AsSpan(queryStart);
+                return pipeline.InvokeAsync(context, matched, BuildTarget(matched, rawPath[matched.PathPrefix!.Length..], query));
+            }
+
+            if (rawPath.SequenceEqual(decoded))
+            {
+                return null;
+            }
         }
 
-        // The raw path may spell the prefix with escapes; the decoded path then decides.
-        var decoded = context.Request.Path.Value ?? string.Empty;
-        if (!string.Equals(decoded, rawPath, StringComparison.Ordinal) && registry.TryMatch(decoded, out upstream))
+        // The raw path may spell the prefix with escapes (or be unavailable); the decoded path then decides.
+        if (registry.TryMatch(decoded, out var upstream))
         {
             var remainder = new PathString(decoded[upstream.PathPrefix!.Length..]).ToUriComponent();
-            return pipeline.InvokeAsync(context, upstream, BuildTarget(upstream, remainder, query));
+            return pipeline.InvokeAsync(context, upstream, BuildTarget(upstream, remainder, context.Request.QueryString.Value));
         }
 
         return null;
@@ -52,6 +70,6 @@ internal sealed class ProxyRequestHandler(HardenedProxyRegistry registry, ProxyP
         return Task.CompletedTask;
     }
 
-    private static string? BuildTarget(HardenedUpstream upstream, ReadOnlySpan<char> remainder, string query) =>
+    private static string? BuildTarget(HardenedUpstream upstream, ReadOnlySpan<char> remainder, ReadOnlySpan<char> query) =>
         ForwardingPath.ClimbsAboveBase(remainder) ? null : ForwardingPath.BuildTarget(upstream.BaseAddressString, remainder, query);
 }
