@@ -3,14 +3,14 @@ using System.Text.RegularExpressions;
 namespace HardenedGateway.Tests.Docs;
 
 /// <summary>
-/// Keeps the README's traceability table (T068) true: one row for every requirement id of DESIGN.md,
+/// Keeps the traceability table of <c>docs/traceability.md</c> (T068) true: one row for every requirement id of DESIGN.md,
 /// none left undecided, and every test it names (<c>U `Class.Method`</c>) a real test method of the
 /// project its letter names.
 /// </summary>
 [TestFixture]
 public sealed partial class ReadmeTraceabilityTests
 {
-    /// <summary>The project letters of the README's table.</summary>
+    /// <summary>The project letters of the table.</summary>
     private static readonly Dictionary<string, string> Projects = new(StringComparer.Ordinal)
     {
         ["U"] = "HardenedGateway.Tests",
@@ -27,11 +27,11 @@ public sealed partial class ReadmeTraceabilityTests
     [OneTimeSetUp]
     public void ReadTable()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
-        var start = readme.IndexOf("\n## Traceability", StringComparison.Ordinal);
-        Assert.That(start, Is.GreaterThanOrEqualTo(0), "README.md has a Traceability section");
-        var next = readme.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
-        var section = next < 0 ? readme[start..] : readme[start..next];
+        var page = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "traceability.md"));
+        var start = page.IndexOf("\n## Traceability", StringComparison.Ordinal);
+        Assert.That(start, Is.GreaterThanOrEqualTo(0), "docs/traceability.md has a Traceability section");
+        var next = page.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
+        var section = next < 0 ? page[start..] : page[start..next];
         _rows = [.. Row().Matches(section).Select(static m => (m.Groups["id"].Value, m.Groups["covered"].Value))];
     }
 
