@@ -91,6 +91,8 @@ public static class HostileUpstreamCorpus
             Ok + "Content-Length : 5\r\n\r\nhello", UpstreamOutcome.Forwarded, Body: "hello", ExpectedHeader: "Content-Length: 5");
 
         // --- Oversized heads and interim answers ---
+        yield return new("headers-over-limit", "RFC 9112 §11 (resource exhaustion); SocketsHttpHandler MaxResponseHeadersLength 64 KiB",
+            Ok + "X-Big: " + new string('a', 128 * 1024) + "\r\nContent-Length: 2\r\n\r\nok", UpstreamOutcome.BadGateway, CloseAfter: true);
         yield return new("many-100-continue", "RFC 9110 §15.2 (1xx interim responses); HTTP Garden trophy (unbounded 1xx)",
             string.Concat(Enumerable.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 1000)) + Ok + "Content-Length: 5\r\n\r\nhello",
             UpstreamOutcome.Forwarded, Body: "hello");
