@@ -202,6 +202,8 @@ public static class HostileRequestCorpus
             $"GET /api/ai/x HTTP/1.1\r\nHost: {Host}\r\nX-Forwarded-Host: evil.example\r\n\r\n", RequestOutcome.Forwarded, Ok);
         yield return new("connect-authority-form", "RFC 9110 §9.3.6 (CONNECT); RFC 9112 §3.2.3: not an open proxy",
             "CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n", RequestOutcome.Refused, [400, 404, 405]);
+        yield return new("connect-origin-form", "RFC 9110 §9.3.6; RFC 9112 §3.2.3: a tunnel request is refused like an Upgrade (501 upgrade_rejected), never a breaker failure",
+            $"CONNECT /api/ai/x HTTP/1.1\r\nHost: {Host}\r\n\r\n", RequestOutcome.Refused, [501]);
         yield return new("asterisk-form", "RFC 9112 §3.2.4 (asterisk-form is for OPTIONS only)",
             $"OPTIONS * HTTP/1.1\r\nHost: {Host}\r\n\r\n", RequestOutcome.NotProxied, [404]);
         yield return new("trace", "RFC 9110 §9.3.8 (TRACE is forwarded like any method, to the configured upstream only)",
