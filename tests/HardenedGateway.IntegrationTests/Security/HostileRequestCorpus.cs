@@ -223,6 +223,8 @@ public static class HostileRequestCorpus
             ("encoded-backslash", "/api/ai/..%5csecret"),
             ("dot-segment-first", "/api/ai/./../secret"),
             ("trailing", "/api/ai/.."),
+            ("semicolon-parameter", "/api/ai/..;/secret"),
+            ("semicolon-parameter-value", "/api/ai/..;x=y/secret"),
             ("into-sibling-prefix", "/api/ai/../ai2/x"),
         })
         {
