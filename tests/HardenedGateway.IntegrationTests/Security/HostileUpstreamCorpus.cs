@@ -23,6 +23,7 @@ public enum UpstreamOutcome
 /// <param name="CloseAfter">The upstream closes the connection after writing (otherwise it keeps it open and answers the next request on it).</param>
 /// <param name="AbsentHeaders">Headers that must not reach the client.</param>
 /// <param name="ExpectedHeader">A header (<c>Name: value</c>) the client must get exactly so.</param>
+/// <param name="Method">The method of the request the hostile answer answers.</param>
 public sealed record HostileAnswer(
     string Name,
     string Source,
@@ -32,7 +33,8 @@ public sealed record HostileAnswer(
     string? Body = null,
     bool CloseAfter = false,
     string[]? AbsentHeaders = null,
-    string? ExpectedHeader = null)
+    string? ExpectedHeader = null,
+    string Method = "GET")
 {
     public override string ToString() => Name;
 }
@@ -56,6 +58,8 @@ public static class HostileUpstreamCorpus
             Ok + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", UpstreamOutcome.Forwarded, Body: "hello");
         yield return new("CL-TE-longer-CL", "RFC 9112 §6.3 (3); PortSwigger HTTP Desync CL.TE (response side)",
             Ok + "Content-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", UpstreamOutcome.Forwarded, Body: "hello");
+        yield return new("CL-TE-empty-body", "RFC 9112 §6.3 (3): a copied length with nothing written was Kestrel's 500, recorded by the gateway as a 200",
+            Ok + "Content-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", UpstreamOutcome.Forwarded, Body: string.Empty);
         yield return new("TE-CL-smuggled-in-chunk", "RFC 9112 §6.3 (3); PortSwigger HTTP Desync TE.CL (response side)",
             Ok + $"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n{5 + Smuggled.Length:x}\r\nhello{Smuggled}\r\n0\r\n\r\n",
             UpstreamOutcome.Forwarded, Body: "hello" + Smuggled);
@@ -109,6 +113,8 @@ public static class HostileUpstreamCorpus
             Ok + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + Smuggled, UpstreamOutcome.Forwarded, Body: "hello");
         yield return new("body-on-204", "RFC 9112 §6.3 (1): 204 has no body, the bytes after the head are a second response",
             "HTTP/1.1 204 No Content\r\nContent-Length: 8\r\n\r\n" + "SMUGGLED", UpstreamOutcome.Forwarded, Status: 204, Body: string.Empty, AbsentHeaders: ["Content-Length"]);
+        yield return new("body-on-head", "RFC 9110 §9.3.2, RFC 9112 §6.3 (1): a HEAD answer has no body, bytes after its head are a second response",
+            Ok + "Content-Length: 8\r\n\r\n" + Smuggled, UpstreamOutcome.Forwarded, Body: string.Empty, ExpectedHeader: "Content-Length: 8", Method: "HEAD");
         yield return new("body-on-304", "RFC 9112 §6.3 (1): 304 has no body",
             "HTTP/1.1 304 Not Modified\r\nContent-Length: 8\r\n\r\n" + "SMUGGLED", UpstreamOutcome.Forwarded, Status: 304, Body: string.Empty);
 

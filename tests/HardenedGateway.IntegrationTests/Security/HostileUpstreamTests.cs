@@ -38,8 +38,8 @@ public sealed class HostileUpstreamTests
         var proxy = gateway.GetRequiredService<HardenedProxyRegistry>().Upstreams[0];
 
         using var first = await RawClientConnection.OpenAsync(gateway.BaseAddress);
-        await first.SendAsync($"GET /api/ai/hostile HTTP/1.1\r\nHost: {gateway.BaseAddress.Authority}\r\n\r\n");
-        var got = await first.ReadAnswerAsync();
+        await first.SendAsync($"{answer.Method} /api/ai/hostile HTTP/1.1\r\nHost: {gateway.BaseAddress.Authority}\r\n\r\n");
+        var got = await first.ReadAnswerAsync(headRequest: answer.Method == "HEAD");
 
         // The gateway's own record of the request settles once its handler returns.
         var settled = await Eventually.HoldsAsync(() => RequestEvents(logs).Count == 1);
