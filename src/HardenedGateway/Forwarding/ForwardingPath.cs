@@ -40,7 +40,8 @@ internal static class ForwardingPath
 
     /// <summary>
     /// True if the raw remainder has a <c>..</c> segment in any spelling: dots as <c>.</c> or
-    /// <c>%2e</c>, separators as <c>/</c>, <c>\</c>, <c>%2f</c> or <c>%5c</c>.
+    /// <c>%2e</c>, separators as <c>/</c>, <c>\</c>, <c>%2f</c> or <c>%5c</c>, or followed by a
+    /// path parameter (<c>..;x</c>).
     /// </summary>
     public static bool ClimbsAboveBase(ReadOnlySpan<char> remainder)
     {
@@ -85,6 +86,12 @@ internal static class ForwardingPath
             else if (c == '.')
             {
                 dots++;
+            }
+            else if (c == ';' && IsDotDot(dots, other))
+            {
+                // "..;param" is ".." to servers that strip path parameters first (Tomcat, Spring:
+                // Orange Tsai, "Breaking Parser Logic", 2018).
+                return true;
             }
             else
             {

@@ -74,27 +74,44 @@ internal static class HeaderRules
         AddForwardedHeaders(context, request);
     }
 
-    /// <summary>Copies the upstream's response headers to the client response, dropping hop-by-hop headers.</summary>
-    public static void CopyResponseHeaders(HttpResponseMessage response, HttpResponse clientResponse)
+    /// <summary>
+    /// Copies the upstream's response headers to the client response, dropping hop-by-hop headers and
+    /// <c>Content-Length</c> (the gateway declares the framing itself, see <see cref="ResponseFraming"/>).
+    /// </summary>
+    /// <returns>False when Kestrel refuses a header name or value (non-ASCII, control characters); the caller answers 502 then.</returns>
+    public static bool CopyResponseHeaders(HttpResponseMessage response, HttpResponse clientResponse)
     {
         var target = clientResponse.Headers;
         var connectionTokens = response.Headers.NonValidated.TryGetValues(HeaderNames.Connection, out var connection) ? connection : default;
-        CopyResponseHeaderSet(response.Headers.NonValidated, connectionTokens, target);
-        CopyResponseHeaderSet(response.Content.Headers.NonValidated, connectionTokens, target);
+        return CopyResponseHeaderSet(response.Headers.NonValidated, connectionTokens, target)
+            && CopyResponseHeaderSet(response.Content.Headers.NonValidated, connectionTokens, target);
     }
 
-    private static void CopyResponseHeaderSet(HttpHeadersNonValidated source, HeaderStringValues connectionTokens, IHeaderDictionary target)
+    private static bool CopyResponseHeaderSet(HttpHeadersNonValidated source, HeaderStringValues connectionTokens, IHeaderDictionary target)
     {
         foreach (var header in source)
         {
             var name = header.Key;
-            if (HopByHop.Contains(name) || (connectionTokens.Count > 0 && IsNamedIn(connectionTokens, name)))
+            if (HopByHop.Contains(name)
+                || string.Equals(name, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
+                || (connectionTokens.Count > 0 && IsNamedIn(connectionTokens, name)))
             {
                 continue;
             }
 
-            target[name] = ToStringValues(header.Value);
+            try
+            {
+                target[name] = ToStringValues(header.Value);
+            }
+            catch (InvalidOperationException)
+            {
+                // Kestrel validates names and values as they are set; an upstream's bytes it cannot write
+                // must become the gateway's 502, never an exception that reaches Kestrel (RS-002).
+                return false;
+            }
         }
+
+        return true;
     }
 
     private static StringValues ToStringValues(HeaderStringValues values)

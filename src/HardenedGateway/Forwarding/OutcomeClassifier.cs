@@ -24,7 +24,9 @@ internal static class OutcomeClassifier
             return GatewayErrorReason.UpstreamTimeout;
         }
 
-        if (error is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse })
+        // ConfigurationLimitExceeded: the response head is over the transport's header limit (DESIGN.md:
+        // "response headers over the transport's limit" is a bad response, not an unreachable upstream).
+        if (error is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse or HttpRequestError.ConfigurationLimitExceeded })
         {
             return GatewayErrorReason.BadUpstreamResponse;
         }

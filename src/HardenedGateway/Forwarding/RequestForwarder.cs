@@ -100,10 +100,28 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
                 timeout.OnResponseStarted();
                 var statusCode = (int)response.StatusCode;
                 var clientResponse = context.Response;
-                clientResponse.StatusCode = statusCode;
-                HeaderRules.CopyResponseHeaders(response, clientResponse);
+                var refusal = ResponseFraming.Check(response, statusCode, out var contentLength);
+                if (refusal is null)
+                {
+                    clientResponse.StatusCode = statusCode;
+                    if (!HeaderRules.CopyResponseHeaders(response, clientResponse))
+                    {
+                        refusal = ResponseFraming.UnwritableHeader;
+                    }
+                }
 
-                var streamed = IsStreamed(response);
+                if (refusal is not null)
+                {
+                    // Nothing of this answer reaches the client: the pipeline writes the 502 on a clean response.
+                    clientResponse.Headers.Clear();
+                    Log.BadUpstreamResponse(logger, upstream.Name, refusal);
+                    result = new ForwardResult(StatusCodes.Status502BadGateway, GatewayErrorReason.BadUpstreamResponse, upstreamDuration, UpstreamVerdict.Failure);
+                    completed = true;
+                    goto Done;
+                }
+
+                clientResponse.ContentLength = contentLength;
+                var streamed = IsStreamed(response, contentLength);
                 if (streamed)
                 {
                     context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
@@ -171,17 +189,16 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
 
     /// <summary>
     /// Responses of unknown length and event streams are flushed write by write. Read from the raw
-    /// header values: the typed ContentLength/ContentType accessors parse and allocate per request.
+    /// header values: the typed ContentType accessor parses and allocates per request.
     /// </summary>
-    private static bool IsStreamed(HttpResponseMessage response)
+    private static bool IsStreamed(HttpResponseMessage response, long? contentLength)
     {
-        var headers = response.Content.Headers.NonValidated;
-        if (!headers.Contains("Content-Length"))
+        if (contentLength is null)
         {
             return true;
         }
 
-        return headers.TryGetValues("Content-Type", out var contentType) && IsEventStream(contentType.ToString());
+        return response.Content.Headers.NonValidated.TryGetValues("Content-Type", out var contentType) && IsEventStream(contentType.ToString());
     }
 
     internal static bool IsEventStream(string contentType)
@@ -241,7 +258,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
         switch (reason)
         {
             case GatewayErrorReason.BadUpstreamResponse:
-                Log.BadUpstreamResponse(logger, proxyName, error.Message);
+                Log.BadUpstreamResponse(logger, proxyName, WithoutQuotedBytes(error.Message));
                 break;
             case GatewayErrorReason.ClientAborted:
                 Log.ClientAbortedBeforeHeaders(logger, proxyName);
@@ -250,6 +267,16 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
                 Log.UpstreamFailed(logger, proxyName, reason.ToLabel(), error.GetType().Name, error.Message);
                 break;
         }
+    }
+
+    /// <summary>
+    /// The handler quotes the offending line of an invalid answer (<c>Received an invalid header line: '...'</c>);
+    /// that line is the upstream's bytes, a header value perhaps, so the log keeps only the text before it.
+    /// </summary>
+    internal static string WithoutQuotedBytes(string message)
+    {
+        var quote = message.IndexOf('\'', StringComparison.Ordinal);
+        return quote < 0 ? message : string.Concat(message.AsSpan(0, quote).TrimEnd(" :"), " (the offending bytes are not logged)");
     }
 
     private static partial class Log

@@ -51,6 +51,13 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
 
     private static bool IsUpgradeRequest(HttpContext context)
     {
+        // CONNECT asks for a tunnel, as Upgrade does: refused the same way (RS-002), never sent on to fail
+        // in the handler as an "unreachable" upstream that a client could use to open the breaker.
+        if (HttpMethods.IsConnect(context.Request.Method))
+        {
+            return true;
+        }
+
         var upgrade = context.Request.Headers.Upgrade;
         if (upgrade.Count > 0)
         {
