@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -57,8 +58,10 @@ public static class HardenedGatewayRedisServiceCollectionExtensions
         services.TryAddSingleton(static sp => new RedisCoordinator(
             sp.GetRequiredService<IOptions<HardenedGatewayRedisOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<RedisCoordinator>>()));
-        services.TryAddSingleton<RedisClusterCoordinator>();
+            sp.GetService<ILogger<RedisCoordinator>>() ?? NullLogger<RedisCoordinator>.Instance));
+        services.TryAddSingleton(static sp => new RedisClusterCoordinator(
+            sp.GetRequiredService<RedisCoordinator>(),
+            sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
         services.TryAddSingleton<IAdmissionGateProvider>(static sp => sp.GetRequiredService<RedisClusterCoordinator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisCoordinationService>());
         return services;
