@@ -9,7 +9,7 @@ namespace HardenedGateway.Benchmarks.LoadHosts;
 /// <summary>
 /// The slow upstream of <c>build/cluster-demo.sh</c>: every request under <c>/api/ai/</c> answers after
 /// <c>?ms=N</c> (default 500), and <c>GET /_max</c> reports the most requests it saw in flight at once:
-/// what the cluster budget is for.
+/// what the cluster budget is for (<c>?reset=true</c> starts a new count).
 /// </summary>
 internal static class SlowUpstreamHost
 {
@@ -24,7 +24,16 @@ internal static class SlowUpstreamHost
         builder.WebHost.ConfigureKestrel(kestrel => listener = LoadHostCommon.ListenOnFreeLoopbackPort(kestrel));
         var app = builder.Build();
         app.Map("/api/ai/{**rest}", SlowAsync);
-        app.MapGet("/_max", static () => Results.Json(new { maxInFlight = Volatile.Read(ref _maxInFlight), inFlight = Volatile.Read(ref _inFlight), served = Interlocked.Read(ref _served) }));
+        app.MapGet("/_max", static (bool? reset) =>
+        {
+            var result = Results.Json(new { maxInFlight = Volatile.Read(ref _maxInFlight), inFlight = Volatile.Read(ref _inFlight), served = Interlocked.Read(ref _served) });
+            if (reset == true)
+            {
+                Volatile.Write(ref _maxInFlight, Volatile.Read(ref _inFlight));
+            }
+
+            return result;
+        });
         return await LoadHostCommon.RunAsync(app, [listener!]);
     }
 
