@@ -75,6 +75,39 @@ internal sealed class RedisClusterCoordinator : IAdmissionGateProvider
         shared?.OnMessage(parts);
     }
 
+    /// <summary>
+    /// At start-up, once connected: reads each shared verdict (a replica that starts while the circuit is open
+    /// opens too) and runs each script once, with a generous timeout, so that the first requests do not meet a
+    /// cold script cache or cold code and fall back for nothing.
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken cancellationToken)
+    {
+        var timeout = TimeSpan.FromSeconds(2);
+        if (Redis.Database is not { } database)
+        {
+            return;
+        }
+
+        RedisAdmissionGate[] gates;
+        SharedCircuitBreaker[] breakers;
+        lock (_lock)
+        {
+            gates = [.. _gates];
+            breakers = [.. _breakers.Values];
+        }
+
+        foreach (var gate in gates)
+        {
+            await gate.RenewAsync(database, timeout, cancellationToken).ConfigureAwait(false);
+            await gate.WarmUpAcquireAsync(database, timeout).ConfigureAwait(false);
+        }
+
+        foreach (var shared in breakers)
+        {
+            await shared.SyncAsync(database, timeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task RenewLeasesAsync(CancellationToken cancellationToken)
     {
         if (Redis.Database is not { } database)
@@ -90,7 +123,7 @@ internal sealed class RedisClusterCoordinator : IAdmissionGateProvider
 
         foreach (var gate in gates)
         {
-            await gate.RenewAsync(database, cancellationToken).ConfigureAwait(false);
+            await gate.RenewAsync(database, null, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -109,7 +142,7 @@ internal sealed class RedisClusterCoordinator : IAdmissionGateProvider
 
         foreach (var shared in breakers)
         {
-            await shared.SyncAsync(database, cancellationToken).ConfigureAwait(false);
+            await shared.SyncAsync(database, null, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -20,6 +20,7 @@ internal sealed class RedisCoordinationService(RedisClusterCoordinator coordinat
         coordinator.Redis.Recovered += OnRecovered;
         await coordinator.Redis.StartAsync(StartupWait).ConfigureAwait(false);
         await SubscribeAsync().ConfigureAwait(false);
+        await coordinator.WarmUpAsync(cancellationToken).ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 

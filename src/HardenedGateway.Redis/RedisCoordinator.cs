@@ -92,13 +92,13 @@ internal sealed partial class RedisCoordinator : IAsyncDisposable
         StartProbe();
     }
 
-    /// <summary>Awaits a Redis call for at most the operation timeout; a failure marks Redis unavailable.</summary>
+    /// <summary>Awaits a Redis call for at most the operation timeout (or <paramref name="timeout"/>); a failure marks Redis unavailable.</summary>
     /// <returns>The result, or <see langword="null"/> when Redis failed or was too slow.</returns>
-    public async ValueTask<RedisResult?> TryAsync(Task<RedisResult> call, CancellationToken cancellationToken)
+    public async ValueTask<RedisResult?> TryAsync(Task<RedisResult> call, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         try
         {
-            return await call.WaitAsync(Options.OperationTimeout, TimeProvider, cancellationToken).ConfigureAwait(false);
+            return await call.WaitAsync(timeout ?? Options.OperationTimeout, TimeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -11,13 +11,17 @@ namespace HardenedGateway.Redis;
 /// plain counter (INCR on admit, DECR on release) leaks a slot for ever whenever a release is lost (a
 /// crashed worker, a timeout), while a member that expires frees itself. Admission is one round trip:
 /// drop expired leases, count, add if under the budget. Unlike Redis in Action's version it reads the
-/// time from Redis (<c>TIME</c>), so no replica's clock skew can expire another's leases early.
+/// time from Redis (<c>TIME</c>), so no replica's clock skew can expire another's leases early, as
+/// madelson/DistributedLock's <c>RedisSemaphorePrimitive</c> does; its renewal with <c>ZADD XX</c> (never
+/// re-adding a lease that is gone) is the model of <see cref="Renew"/>. <c>redis.replicate_commands()</c>
+/// lets a script write after reading the clock on Redis before 5 (a no-op since).
 /// </para>
 /// </remarks>
 internal static class LeaseScripts
 {
     /// <summary>KEYS[1] the set; ARGV limit, lease ms, member. Returns the count with the new lease, or minus the count when full.</summary>
     public const string Acquire = """
+        redis.replicate_commands()
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -35,6 +39,7 @@ internal static class LeaseScripts
     /// (<c>XX</c>): a lease released or expired meanwhile is never brought back. Returns the count.
     /// </summary>
     public const string Renew = """
+        redis.replicate_commands()
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local expiry = now + tonumber(ARGV[1])

@@ -84,11 +84,11 @@ internal sealed class RedisAdmissionGate : IAdmissionGate
     }
 
     /// <summary>Renews every live lease of this replica in one round trip per set, and refreshes the shared count.</summary>
-    public async Task RenewAsync(IDatabase database, CancellationToken cancellationToken)
+    public async Task RenewAsync(IDatabase database, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         if (MaxConcurrent > 0)
         {
-            var count = await RenewSetAsync(database, BudgetKey, _budgetLeases, cancellationToken).ConfigureAwait(false);
+            var count = await RenewSetAsync(database, BudgetKey, _budgetLeases, timeout, cancellationToken).ConfigureAwait(false);
             if (count is { } seen)
             {
                 Volatile.Write(ref _clusterInFlight, seen);
@@ -97,8 +97,25 @@ internal sealed class RedisAdmissionGate : IAdmissionGate
 
         if (HalfOpenRequests > 0 && ProbeLeaseCount() > 0)
         {
-            await RenewSetAsync(database, ProbeKey, _probeLeases, cancellationToken).ConfigureAwait(false);
+            await RenewSetAsync(database, ProbeKey, _probeLeases, timeout, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Loads the admission script into Redis's script cache with a budget of zero: it takes nothing.</summary>
+    public async Task WarmUpAcquireAsync(IDatabase database, TimeSpan timeout)
+    {
+        Task<RedisResult> call;
+        try
+        {
+            call = database.ScriptEvaluateAsync(LeaseScripts.Acquire, [BudgetKey], [0, _leaseMilliseconds, "warm-up"]);
+        }
+        catch (RedisException ex)
+        {
+            _coordinator.ReportFailure(ex);
+            return;
+        }
+
+        await _coordinator.TryAsync(call, timeout, CancellationToken.None).ConfigureAwait(false);
     }
 
     private int ProbeLeaseCount()
@@ -164,7 +181,7 @@ internal sealed class RedisAdmissionGate : IAdmissionGate
         RedisResult? result;
         try
         {
-            result = await _coordinator.TryAsync(call, cancellationToken).ConfigureAwait(false);
+            result = await _coordinator.TryAsync(call, null, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -232,7 +249,7 @@ internal sealed class RedisAdmissionGate : IAdmissionGate
         }
     }
 
-    private async Task<long?> RenewSetAsync(IDatabase database, RedisKey key, HashSet<Lease> live, CancellationToken cancellationToken)
+    private async Task<long?> RenewSetAsync(IDatabase database, RedisKey key, HashSet<Lease> live, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         RedisValue[] arguments;
         lock (_budgetLeases)
@@ -257,7 +274,7 @@ internal sealed class RedisAdmissionGate : IAdmissionGate
             return null;
         }
 
-        var result = await _coordinator.TryAsync(call, cancellationToken).ConfigureAwait(false);
+        var result = await _coordinator.TryAsync(call, timeout, cancellationToken).ConfigureAwait(false);
         return result is null ? null : (long)result;
     }
 

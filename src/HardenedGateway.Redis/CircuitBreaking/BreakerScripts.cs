@@ -14,6 +14,7 @@ internal static class BreakerScripts
 {
     /// <summary>KEYS[1] the hash; ARGV state, open ms, channel, proxy name, replica id. Returns the new epoch.</summary>
     public const string Publish = """
+        redis.replicate_commands()
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)

@@ -75,7 +75,7 @@ internal sealed partial class SharedCircuitBreaker
     }
 
     /// <summary>Reads the shared verdict and applies it if this replica has not seen it (the convergence timer).</summary>
-    public async Task SyncAsync(IDatabase database, CancellationToken cancellationToken)
+    public async Task SyncAsync(IDatabase database, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         Task<RedisResult> call;
         try
@@ -88,7 +88,7 @@ internal sealed partial class SharedCircuitBreaker
             return;
         }
 
-        if (await _coordinator.TryAsync(call, cancellationToken).ConfigureAwait(false) is not { } result)
+        if (await _coordinator.TryAsync(call, timeout, cancellationToken).ConfigureAwait(false) is not { } result)
         {
             return;
         }
@@ -165,7 +165,7 @@ internal sealed partial class SharedCircuitBreaker
             return;
         }
 
-        if (await _coordinator.TryAsync(call, _coordinator.Stopping).ConfigureAwait(false) is { } result)
+        if (await _coordinator.TryAsync(call, null, _coordinator.Stopping).ConfigureAwait(false) is { } result)
         {
             var epoch = (long)result;
             lock (_lock)

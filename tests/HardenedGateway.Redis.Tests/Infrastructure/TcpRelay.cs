@@ -38,7 +38,8 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             foreach (var connection in _connections)
             {
-                connection.Client.Close(0);
+                // A pipe may have disposed its ends already (Client is null then).
+                connection.Client?.Close(0);
                 connection.Dispose();
             }
 
