@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the two packages, HardenedGateway and HardenedGateway.Prometheus, with their symbol packages
+# Packs the packages, HardenedGateway, HardenedGateway.Prometheus and HardenedGateway.Redis, with their symbol packages
 # (.snupkg) into artifacts/packages (or the folder given as the first argument).
 #   build/pack.sh                       version from Directory.Build.props (VersionPrefix)
 #   VERSION=1.2.3-rc.1 build/pack.sh    an explicit version
@@ -16,7 +16,7 @@ if [ -n "${VERSION:-}" ]; then
   args+=("-p:Version=$VERSION")
 fi
 
-for project in src/HardenedGateway/HardenedGateway.csproj src/HardenedGateway.Prometheus/HardenedGateway.Prometheus.csproj; do
+for project in src/HardenedGateway/HardenedGateway.csproj src/HardenedGateway.Prometheus/HardenedGateway.Prometheus.csproj src/HardenedGateway.Redis/HardenedGateway.Redis.csproj; do
   dotnet pack "$project" "${args[@]}"
 done
 

@@ -16,6 +16,13 @@ if (string.IsNullOrEmpty(builder.Configuration["HardenedGateway:Proxies:ai:Upstr
 // The one call: /api/ai/* is forwarded to the upstream with a limiter and a breaker (appsettings.json).
 builder.Services.AddHardenedProxy(builder.Configuration.GetSection("HardenedGateway"));
 
+// Several replicas in front of one engine? With HardenedGateway:Redis:Configuration set they share one
+// budget and one breaker for "ai" (its Cluster settings, docs/replicas.md). Unset: no Redis is needed or contacted.
+if (!string.IsNullOrEmpty(builder.Configuration["HardenedGateway:Redis:Configuration"]))
+{
+    builder.Services.AddHardenedGatewayRedis(builder.Configuration.GetSection("HardenedGateway:Redis"));
+}
+
 // The app's own typed client shares the "ai" upstream's limiter, breaker and metrics.
 builder.Services.AddHttpClient<AiClient>(client => client.BaseAddress = new Uri(builder.Configuration["HardenedGateway:Proxies:ai:Upstream"]!))
     .AddHardenedHandler("ai");
@@ -34,7 +41,7 @@ builder.Services.AddAuthentication(AdminTokenAuthenticationHandler.SchemeName)
 builder.Services.AddAuthorizationBuilder().AddPolicy("superuser", policy => policy.RequireRole("superuser"));
 builder.Services.AddHardenedGatewayPrometheus(options => options.AuthorizationPolicy = "superuser");
 
-// Degraded while any breaker is open or half-open.
+// Degraded while any breaker is open or half-open, or Redis is unavailable (local limits only).
 builder.Services.AddHealthChecks().AddHardenedGateway();
 
 var app = builder.Build();
@@ -56,7 +63,7 @@ app.MapGet("/", () => Results.Text(
       GET  /api/gateway/metrics            Prometheus metrics   (Authorization: Bearer <admin token>)
       GET  /api/gateway/proxies            breaker and limiter state (same token)
       POST /api/gateway/proxies/ai/reset   close the breaker    (same token)
-      GET  /healthz                        Degraded while a breaker is open
+      GET  /healthz                        Degraded while a breaker is open or Redis is unavailable
     """));
 
 app.MapGet("/api/status", async (AiClient ai, CancellationToken cancellationToken) =>

@@ -30,7 +30,7 @@ public sealed partial class PackageConsumptionTests
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(4);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(15);
-    private static readonly string[] PackageIds = ["HardenedGateway", "HardenedGateway.Prometheus"];
+    private static readonly string[] PackageIds = ["HardenedGateway", "HardenedGateway.Prometheus", "HardenedGateway.Redis"];
 
     private string _workspace = null!;
     private string _version = null!;
@@ -78,6 +78,8 @@ public sealed partial class PackageConsumptionTests
             Directory.GetFiles(feed).Select(Path.GetFileName),
             Is.SupersetOf(PackageIds.SelectMany(id => new[] { $"{id}.{_version}.nupkg", $"{id}.{_version}.snupkg" })));
 
+        AssertRedisPackageContents(Path.Combine(feed, $"HardenedGateway.Redis.{_version}.nupkg"));
+
         // Arrange: a fresh app outside the solution, from the README's quick start.
         var app = WriteConsumerApp(feed);
         await ChildProcess.RunAsync(ChildProcess.DotnetHost, ["build", "-c", "Release", "--disable-build-servers"], app, BuildTimeout, cancellationToken);
@@ -106,6 +108,25 @@ public sealed partial class PackageConsumptionTests
             Assert.That(proxied.StatusCode, Is.EqualTo(HttpStatusCode.OK), gateway.Output);
             Assert.That(proxiedBody, Is.EqualTo("upstream saw /health?probe=1"));
             Assert.That(metrics.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), gateway.Output);
+        });
+    }
+
+    /// <summary>The satellite packs like the others: README, XML docs, and its dependencies on the core (same version) and StackExchange.Redis.</summary>
+    private void AssertRedisPackageContents(string package)
+    {
+        using var zip = System.IO.Compression.ZipFile.OpenRead(package);
+        var entries = zip.Entries.Select(static e => e.FullName).ToList();
+        var nuspecEntry = zip.Entries.Single(static e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal));
+        using var reader = new StreamReader(nuspecEntry.Open());
+        var nuspec = reader.ReadToEnd();
+        Assert.Multiple(() =>
+        {
+            Assert.That(entries, Does.Contain("README.md"));
+            Assert.That(entries, Does.Contain("lib/net10.0/HardenedGateway.Redis.dll"));
+            Assert.That(entries, Does.Contain("lib/net10.0/HardenedGateway.Redis.xml"));
+            Assert.That(nuspec, Does.Contain($"<dependency id=\"HardenedGateway\" version=\"{_version}\""));
+            Assert.That(nuspec, Does.Contain("<dependency id=\"StackExchange.Redis\" version=\"3.4.35\""));
+            Assert.That(nuspec, Does.Contain("<license type=\"expression\">MIT</license>"));
         });
     }
 

@@ -89,6 +89,16 @@ internal static class AdminEndpoints
             writer.WriteNull("queueLength");
         }
 
+        if (upstream.AdmissionGate is { } gate)
+        {
+            // The cluster budget of a coordination package (HardenedGateway.Redis), read through the core's seam.
+            writer.WriteStartObject("cluster");
+            writer.WriteNumber("maxConcurrent", upstream.Settings.Cluster.MaxConcurrent);
+            writer.WriteNumber("inFlight", gate.ClusterInFlight);
+            writer.WriteBoolean("degraded", gate.IsDegraded);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
     }
 

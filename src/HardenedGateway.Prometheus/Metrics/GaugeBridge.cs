@@ -9,7 +9,10 @@ namespace HardenedGateway.Prometheus;
 /// </summary>
 internal sealed class GaugeBridge : InstrumentBridge
 {
-    private readonly global::Prometheus.Gauge _family;
+    private readonly MetricFactory _factory;
+    private readonly string _name;
+    private readonly string _help;
+    private global::Prometheus.Gauge? _family;
     private readonly HashSet<string> _liveProxies;
     private readonly Dictionary<string, global::Prometheus.Gauge.Child> _children = new(StringComparer.Ordinal);
     private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
@@ -19,7 +22,11 @@ internal sealed class GaugeBridge : InstrumentBridge
     /// <param name="liveProxies">Collects every proxy a gauge reports: the proxies that exist.</param>
     public GaugeBridge(MetricFactory factory, Instrument instrument, HashSet<string> liveProxies)
     {
-        _family = factory.CreateGauge(instrument.Name, instrument.Description ?? instrument.Name, [GatewayMetricNames.ProxyLabel]);
+        // Created on the first series: a gauge no proxy reports (the cluster gauges without HardenedGateway.Redis)
+        // is absent, as in the gateway's own text, rather than an empty family.
+        _factory = factory;
+        _name = instrument.Name;
+        _help = instrument.Description ?? instrument.Name;
         _liveProxies = liveProxies;
     }
 
@@ -34,6 +41,7 @@ internal sealed class GaugeBridge : InstrumentBridge
 
         if (!_children.TryGetValue(proxy, out var child))
         {
+            _family ??= _factory.CreateGauge(_name, _help, [GatewayMetricNames.ProxyLabel]);
             child = _family.WithLabels(proxy);
             _children.Add(proxy, child);
         }

@@ -222,6 +222,53 @@ public sealed class CircuitBreaker
         Raise(change);
     }
 
+    /// <summary>
+    /// Applies another replica's trip (CL-004): the circuit opens, or stays open, for <paramref name="timeLeft"/>
+    /// (at most the recovery timeout), then turns half-open as usual. Requests admitted before it no longer count.
+    /// </summary>
+    /// <param name="timeLeft">How long until half-open; zero or less makes the next request find the circuit half-open.</param>
+    /// <remarks><see cref="StateChanged"/> reports the transition with <see cref="CircuitStateChangedEventArgs.IsRemote"/> set.</remarks>
+    public void ApplyRemoteOpen(TimeSpan timeLeft)
+    {
+        if (timeLeft > _recoveryTimeout)
+        {
+            timeLeft = _recoveryTimeout;
+        }
+
+        if (timeLeft < TimeSpan.Zero)
+        {
+            timeLeft = TimeSpan.Zero;
+        }
+
+        CircuitStateChangedEventArgs? change;
+        lock (_lock)
+        {
+            change = TransitionUnsynchronized(CircuitState.Open, remote: true);
+
+            // Back-date the opening so that the recovery timeout ends when the other replica's does.
+            var elapsed = _recoveryTimeout - timeLeft;
+            Volatile.Write(ref _openedAt, _timeProvider.GetTimestamp() - (long)(elapsed.TotalSeconds * _timeProvider.TimestampFrequency));
+        }
+
+        Raise(change);
+    }
+
+    /// <summary>Applies another replica's probe success or reset (CL-004): the circuit closes and the failure count clears.</summary>
+    /// <remarks><see cref="StateChanged"/> reports the transition with <see cref="CircuitStateChangedEventArgs.IsRemote"/> set.</remarks>
+    public void ApplyRemoteClose()
+    {
+        CircuitStateChangedEventArgs? change = null;
+        lock (_lock)
+        {
+            if (_state != CircuitState.Closed)
+            {
+                change = TransitionUnsynchronized(CircuitState.Closed, remote: true);
+            }
+        }
+
+        Raise(change);
+    }
+
     private bool IsCurrentProbeUnsynchronized(CircuitPermit permit) =>
         _state == CircuitState.HalfOpen && permit.Generation == _generation;
 
@@ -230,7 +277,7 @@ public sealed class CircuitBreaker
             ? TransitionUnsynchronized(CircuitState.HalfOpen)
             : null;
 
-    private CircuitStateChangedEventArgs? TransitionUnsynchronized(CircuitState newState)
+    private CircuitStateChangedEventArgs? TransitionUnsynchronized(CircuitState newState, bool remote = false)
     {
         var previous = _state;
         _generation++;
@@ -242,7 +289,7 @@ public sealed class CircuitBreaker
         }
 
         _state = newState;
-        return previous == newState ? null : new CircuitStateChangedEventArgs(previous, newState);
+        return previous == newState ? null : new CircuitStateChangedEventArgs(previous, newState) { IsRemote = remote };
     }
 
     private void Raise(CircuitStateChangedEventArgs? change)

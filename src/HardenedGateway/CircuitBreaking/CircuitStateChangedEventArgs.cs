@@ -10,4 +10,11 @@ public sealed class CircuitStateChangedEventArgs(CircuitState previousState, Cir
 
     /// <summary>Gets the state after the transition.</summary>
     public CircuitState NewState { get; } = newState;
+
+    /// <summary>
+    /// Gets a value indicating whether the transition applies another replica's verdict
+    /// (<see cref="CircuitBreaker.ApplyRemoteOpen"/>, <see cref="CircuitBreaker.ApplyRemoteClose"/>) rather than
+    /// this breaker's own outcome; a coordinator shares only transitions that are not remote.
+    /// </summary>
+    public bool IsRemote { get; init; }
 }

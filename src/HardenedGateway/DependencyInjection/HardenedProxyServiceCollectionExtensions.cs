@@ -105,12 +105,18 @@ public static class HardenedProxyServiceCollectionExtensions
         foreach (var child in section.GetChildren())
         {
             var property = type.GetProperty(child.Key, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.IgnoreCase);
+            if (type == typeof(HardenedProxyOptions) && string.Equals(child.Key, HardenedProxyOptions.RedisSectionName, StringComparison.OrdinalIgnoreCase))
+            {
+                // Bound and validated by the HardenedGateway.Redis package (CL-001..CL-004), not by the core.
+                continue;
+            }
+
             if (property is null)
             {
                 var path = child is IConfigurationSection childSection ? childSection.Path : child.Key;
                 unknown.Add($"{path} is not a HardenedGateway setting; the settings here are: {KnownNames(type)}.");
             }
-            else if (property.PropertyType == typeof(TransportOptions) || property.PropertyType == typeof(CircuitBreakerOptions))
+            else if (property.PropertyType == typeof(TransportOptions) || property.PropertyType == typeof(CircuitBreakerOptions) || property.PropertyType == typeof(ClusterOptions))
             {
                 FindUnknownKeys(child, property.PropertyType, unknown);
             }
@@ -152,7 +158,8 @@ public static class HardenedProxyServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<HardenedProxyRegistry>>() ?? NullLogger<HardenedProxyRegistry>.Instance,
             sp.GetRequiredService<IOptionsFactory<HardenedProxyOptions>>(),
-            sp.GetService<ReloadSource>() is { } reload ? reload.Produce : null));
+            sp.GetService<ReloadSource>() is { } reload ? reload.Produce : null,
+            sp.GetService<IAdmissionGateProvider>()));
         services.TryAddSingleton(static sp => new SharedTransport(sp.GetRequiredService<HardenedProxyRegistry>().Transport));
         services.TryAddSingleton<RequestForwarder>();
         services.TryAddSingleton<ProxyPipeline>();

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace HardenedGateway.Diagnostics;
 
 /// <summary>
-/// Reports the gateway degraded while any circuit breaker is open or half-open, naming those proxies
-/// in the description and in the data (proxy name → <c>open</c> or <c>half-open</c>); healthy otherwise.
+/// Reports the gateway degraded while any circuit breaker is open or half-open, or a proxy's cluster
+/// budget falls back to its local limit (CL-002), naming those proxies in the description and in the
+/// data (proxy name → <c>open</c>, <c>half-open</c> or <c>cluster-degraded</c>); healthy otherwise.
 /// </summary>
 /// <remarks>An open breaker is the gateway doing its job for a failing upstream, not the app failing, hence
 /// degraded rather than unhealthy by default (the registration's failure status overrides it).</remarks>
@@ -24,6 +25,12 @@ internal sealed class HardenedGatewayHealthCheck(HardenedProxyRegistry registry)
                 tripped ??= new Dictionary<string, object>(StringComparer.Ordinal);
                 tripped[upstream.Name] = state == CircuitState.Open ? "open" : "half-open";
             }
+            else if (upstream.AdmissionGate is { IsDegraded: true })
+            {
+                // CL-002: the cluster coordinator (Redis) is away; the proxy runs on its local limit alone.
+                tripped ??= new Dictionary<string, object>(StringComparer.Ordinal);
+                tripped[upstream.Name] = "cluster-degraded";
+            }
         }
 
         if (tripped is null)
@@ -31,7 +38,14 @@ internal sealed class HardenedGatewayHealthCheck(HardenedProxyRegistry registry)
             return Task.FromResult(HealthCheckResult.Healthy($"Every circuit breaker is closed ({upstreams.Count} proxies)."));
         }
 
-        var names = string.Join(", ", tripped.Select(static entry => $"{entry.Key} ({entry.Value})"));
-        return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"Circuit breaker not closed for: {names}.", data: tripped));
+        var names = string.Join(", ", tripped.Where(static entry => !Equals(entry.Value, "cluster-degraded")).Select(static entry => $"{entry.Key} ({entry.Value})"));
+        var degraded = string.Join(", ", tripped.Where(static entry => Equals(entry.Value, "cluster-degraded")).Select(static entry => entry.Key));
+        var description = names.Length == 0 ? string.Empty : $"Circuit breaker not closed for: {names}.";
+        if (degraded.Length > 0)
+        {
+            description += (description.Length == 0 ? string.Empty : " ") + $"Cluster budget unavailable, local limits only, for: {degraded}.";
+        }
+
+        return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, description, data: tripped));
     }
 }

@@ -19,4 +19,13 @@ public sealed class HardenedProxyOptions
     /// </summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool AutoMapProxies { get; set; } = true;
+
+    /// <summary>The section the <c>HardenedGateway.Redis</c> package binds (<c>HardenedGateway:Redis</c>); the core's strict binding leaves it alone.</summary>
+    internal const string RedisSectionName = "Redis";
+
+    /// <summary>
+    /// Gets or sets nothing: it names the <c>Redis</c> key for the strict binder, which then accepts it without
+    /// binding it (the binder binds public properties only). The Redis package binds that section itself.
+    /// </summary>
+    internal object? Redis { get; set; }
 }

@@ -98,7 +98,28 @@ internal sealed class HardenedProxyOptionsValidator : IValidateOptions<HardenedP
             CheckDuration(failures, $"{key}:CircuitBreaker:RecoveryTimeout", breaker.RecoveryTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(24), "1 ms .. 24 h");
             CheckRange(failures, $"{key}:CircuitBreaker:HalfOpenRequests", breaker.HalfOpenRequests, 1, 1000, "1 .. 1000");
         }
+
+        CheckCluster(failures, key, proxy);
     }
+
+    /// <summary>CL-001: a cluster budget is a second gate after a local one, which protects the upstream while Redis is away.</summary>
+    private static void CheckCluster(List<string> failures, string key, ProxyOptions proxy)
+    {
+        if (proxy.Cluster is not { } cluster)
+        {
+            failures.Add($"{key}:Cluster must not be null.");
+            return;
+        }
+
+        CheckRange(failures, $"{key}:Cluster:MaxConcurrent", cluster.MaxConcurrent, 0, 100_000, "0 (no cluster budget) .. 100000");
+        if (cluster.MaxConcurrent > 0 && !HasLocalLimit(proxy))
+        {
+            failures.Add($"{key}:Cluster:MaxConcurrent is {cluster.MaxConcurrent.ToString(CultureInfo.InvariantCulture)} but {key}:MaxConcurrent is {proxy.MaxConcurrent.ToString(CultureInfo.InvariantCulture)}; a cluster budget needs a local limit (MaxConcurrent above 0, the replica's fair share), which protects the upstream while Redis is unavailable.");
+        }
+    }
+
+    /// <summary>Whether the proxy limits its own concurrency; the one place to extend when another local limiter (adaptive) exists.</summary>
+    private static bool HasLocalLimit(ProxyOptions proxy) => proxy.MaxConcurrent > 0;
 
     internal static bool IsValidName(string name)
     {

@@ -25,6 +25,7 @@ public sealed partial class HardenedProxyRegistry : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly IDisposable? _reloadSubscription;
+    private readonly IAdmissionGateProvider? _gates;
     private volatile Snapshot _snapshot;
     private CancellationTokenSource _changeTokenSource = new();
 
@@ -34,8 +35,10 @@ public sealed partial class HardenedProxyRegistry : IDisposable
         TimeProvider timeProvider,
         ILogger<HardenedProxyRegistry> logger,
         IOptionsFactory<HardenedProxyOptions>? optionsFactory = null,
-        Func<IChangeToken?>? reloadTokenProducer = null)
+        Func<IChangeToken?>? reloadTokenProducer = null,
+        IAdmissionGateProvider? gates = null)
     {
+        _gates = gates;
         _metrics = metrics;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -210,7 +213,7 @@ public sealed partial class HardenedProxyRegistry : IDisposable
 
     private HardenedUpstream CreateUpstream(string name, ProxyOptions settings)
     {
-        var upstream = new HardenedUpstream(name, settings, Transport, _metrics, _timeProvider);
+        var upstream = new HardenedUpstream(name, settings, Transport, _metrics, _timeProvider, _gates);
         if (upstream.CircuitBreaker is { } breaker)
         {
             breaker.StateChanged += (_, change) => Log.CircuitStateChanged(_logger, name, change.PreviousState, change.NewState);

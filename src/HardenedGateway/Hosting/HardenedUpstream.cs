@@ -13,7 +13,7 @@ namespace HardenedGateway;
 /// </remarks>
 public sealed class HardenedUpstream
 {
-    internal HardenedUpstream(string name, ProxyOptions settings, TransportOptions transport, MetricsCollector metrics, TimeProvider timeProvider)
+    internal HardenedUpstream(string name, ProxyOptions settings, TransportOptions transport, MetricsCollector metrics, TimeProvider timeProvider, IAdmissionGateProvider? gates = null)
     {
         Name = name;
         Settings = settings.Clone();
@@ -25,7 +25,8 @@ public sealed class HardenedUpstream
         CircuitBreaker = Settings.CircuitBreaker.Enabled ? new CircuitBreaker(Settings.CircuitBreaker, timeProvider) : null;
         RetryAfterHeaderValue = Forwarding.ProblemResponses.Seconds(Settings.RetryAfterSeconds);
         UseHttp2 = transport.EnableHttp2 && BaseAddress is { Scheme: "https" };
-        Metrics = metrics.ForProxy(name, Limiter, CircuitBreaker);
+        AdmissionGate = gates?.GetGate(this);
+        Metrics = metrics.ForProxyWithGate(name, Limiter, CircuitBreaker, AdmissionGate);
     }
 
     /// <summary>Gets the upstream's name, as configured under <c>HardenedGateway:Proxies</c>.</summary>
@@ -42,6 +43,9 @@ public sealed class HardenedUpstream
 
     /// <summary>Gets the circuit breaker, or <see langword="null"/> when it is not enabled.</summary>
     public CircuitBreaker? CircuitBreaker { get; }
+
+    /// <summary>Gets the second admission step after the local limiter (a cluster-wide budget), or <see langword="null"/> when there is none.</summary>
+    public IAdmissionGate? AdmissionGate { get; }
 
     /// <summary>Gets the upstream's metric series.</summary>
     public ProxyMetrics Metrics { get; }
@@ -66,7 +70,8 @@ public sealed class HardenedUpstream
         Settings.QueueTimeout == other.QueueTimeout &&
         Settings.RetryAfterSeconds == other.RetryAfterSeconds &&
         UseHttp2 == (transport.EnableHttp2 && BaseAddress is { Scheme: "https" }) &&
-        Settings.CircuitBreaker.SameAs(other.CircuitBreaker);
+        Settings.CircuitBreaker.SameAs(other.CircuitBreaker) &&
+        Settings.Cluster.SameAs(other.Cluster);
 
     /// <summary>Gets the whole seconds to send in <c>Retry-After</c> with a circuit rejection: until half-open, rounded up, at least 1.</summary>
     internal int CircuitRetryAfterSeconds()

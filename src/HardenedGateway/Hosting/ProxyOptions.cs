@@ -46,10 +46,14 @@ public sealed class ProxyOptions
     /// <summary>Gets or sets the circuit breaker settings (FR-012).</summary>
     public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
 
+    /// <summary>Gets or sets the proxy's share in a cluster-wide budget and breaker (CL-001..CL-004); used only with a coordination package such as <c>HardenedGateway.Redis</c>.</summary>
+    public ClusterOptions Cluster { get; set; } = new();
+
     internal ProxyOptions Clone()
     {
         var copy = (ProxyOptions)MemberwiseClone();
         copy.CircuitBreaker = CircuitBreaker.Clone();
+        copy.Cluster = Cluster.Clone();
         return copy;
     }
 }

@@ -46,7 +46,12 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
             return RejectAsync(context, upstream, GatewayErrorReason.ConcurrencyLimit, started);
         }
 
-        return ForwardAdmittedAsync(context, upstream, target, permit, started);
+        if (upstream.AdmissionGate is not null)
+        {
+            return EnterGateThenForwardAsync(context, upstream, target, permit, started);
+        }
+
+        return ForwardAdmittedAsync(context, upstream, target, permit, started, default);
     }
 
     private static bool IsUpgradeRequest(HttpContext context)
@@ -89,10 +94,47 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
             return;
         }
 
-        await ForwardAdmittedAsync(context, upstream, target, permit, started).ConfigureAwait(false);
+        if (upstream.AdmissionGate is not null)
+        {
+            await EnterGateThenForwardAsync(context, upstream, target, permit, started).ConfigureAwait(false);
+            return;
+        }
+
+        await ForwardAdmittedAsync(context, upstream, target, permit, started, default).ConfigureAwait(false);
     }
 
-    private Task ForwardAdmittedAsync(HttpContext context, HardenedUpstream upstream, string target, CircuitPermit permit, long started)
+    /// <summary>
+    /// The second gate after the local limiter (CL-001): over the cluster budget the request gets the same
+    /// 429, a denied cluster-wide probe the same 503, and the local slot and probe slot are given back.
+    /// </summary>
+    private async Task EnterGateThenForwardAsync(HttpContext context, HardenedUpstream upstream, string target, CircuitPermit permit, long started)
+    {
+        AdmissionTicket ticket;
+        try
+        {
+            ticket = await upstream.AdmissionGate!.EnterAsync(permit, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            upstream.Limiter?.Release();
+            upstream.CircuitBreaker?.OnAbandoned(permit);
+            Complete(context, upstream, new ForwardResult(StatusCodes.Status499ClientClosedRequest, GatewayErrorReason.ClientAborted, null, UpstreamVerdict.None), started);
+            return;
+        }
+
+        if (!ticket.IsAdmitted)
+        {
+            upstream.Limiter?.Release();
+            upstream.CircuitBreaker?.OnAbandoned(permit);
+            var reason = ticket.Outcome == AdmissionOutcome.ProbeDenied ? GatewayErrorReason.CircuitOpen : GatewayErrorReason.ConcurrencyLimit;
+            await RejectAsync(context, upstream, reason, started).ConfigureAwait(false);
+            return;
+        }
+
+        await ForwardAdmittedAsync(context, upstream, target, permit, started, ticket).ConfigureAwait(false);
+    }
+
+    private Task ForwardAdmittedAsync(HttpContext context, HardenedUpstream upstream, string target, CircuitPermit permit, long started, AdmissionTicket ticket)
     {
         upstream.Metrics.RequestStarted();
 
@@ -100,13 +142,18 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
         var concurrent = upstream.Limiter?.InUse ?? (int)upstream.Metrics.ActiveRequests;
 
         // The forwarder ends the admission itself (Release, then FinishAsync): one state machine per request.
-        return forwarder.ForwardAsync(context, upstream, target, new AdmittedRequest(this, permit, started, concurrent));
+        return forwarder.ForwardAsync(context, upstream, target, new AdmittedRequest(this, permit, started, concurrent, ticket));
     }
 
     /// <summary>Ends an admission: the breaker learns the verdict (an abandoned probe frees its slot), the limiter slot returns.</summary>
-    internal static void Release(HardenedUpstream upstream, CircuitPermit permit, UpstreamVerdict verdict)
+    internal static void Release(HardenedUpstream upstream, CircuitPermit permit, UpstreamVerdict verdict, in AdmissionTicket ticket)
     {
         upstream.CircuitBreaker.Record(permit, verdict);
+        if (ticket.IsAdmitted)
+        {
+            upstream.AdmissionGate?.Leave(ticket);
+        }
+
         upstream.Limiter?.Release();
         upstream.Metrics.RequestStopped();
     }

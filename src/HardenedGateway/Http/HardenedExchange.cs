@@ -7,7 +7,7 @@ namespace HardenedGateway.Http;
 /// response body is read to the end, fails, or is disposed, and only then gives the slot back and
 /// tells the breaker and the metrics, so a streamed response holds its slot while it streams.
 /// </summary>
-internal sealed class HardenedExchange(HardenedUpstream upstream, CircuitPermit permit, long started, TimeProvider timeProvider)
+internal sealed class HardenedExchange(HardenedUpstream upstream, CircuitPermit permit, long started, TimeProvider timeProvider, AdmissionTicket ticket = default)
 {
     private int _ended;
     private int _statusCode;
@@ -35,6 +35,7 @@ internal sealed class HardenedExchange(HardenedUpstream upstream, CircuitPermit 
         }
 
         upstream.CircuitBreaker.Record(permit, verdict);
+        upstream.AdmissionGate?.Leave(ticket);
         upstream.Limiter?.Release();
         upstream.Metrics.RequestStopped();
         upstream.Metrics.RecordRequest(statusCode, reason, timeProvider.GetElapsedTime(started), upstreamDuration);

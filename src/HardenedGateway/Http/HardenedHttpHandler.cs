@@ -51,8 +51,14 @@ internal sealed class HardenedHttpHandler(Func<HardenedUpstream> resolveUpstream
             }
         }
 
+        AdmissionTicket ticket = default;
+        if (upstream.AdmissionGate is { } gate)
+        {
+            ticket = await EnterGateAsync(gate, upstream, permit, started, cancellationToken).ConfigureAwait(false);
+        }
+
         upstream.Metrics.RequestStarted();
-        var exchange = new HardenedExchange(upstream, permit, started, timeProvider);
+        var exchange = new HardenedExchange(upstream, permit, started, timeProvider, ticket);
         var headerTimeout = upstream.ResponseHeaderTimeout;
         using var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
         using var callerRegistration = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
@@ -92,6 +98,39 @@ internal sealed class HardenedHttpHandler(Func<HardenedUpstream> resolveUpstream
         exchange.HeadersReceived((int)response.StatusCode, timeProvider.GetElapsedTime(sendStarted));
         response.Content = new ObservedContent(response.Content, exchange);
         return response;
+    }
+
+    /// <summary>The second gate after the local limiter (CL-001), as on the proxy route: a refusal gives the local slot back and throws.</summary>
+    private async ValueTask<AdmissionTicket> EnterGateAsync(IAdmissionGate gate, HardenedUpstream upstream, CircuitPermit permit, long started, CancellationToken cancellationToken)
+    {
+        AdmissionTicket ticket;
+        try
+        {
+            ticket = await gate.EnterAsync(permit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            upstream.Limiter?.Release();
+            upstream.CircuitBreaker?.OnAbandoned(permit);
+            upstream.Metrics.RecordRequest(499, GatewayErrorReason.ClientAborted, timeProvider.GetElapsedTime(started), null);
+            throw;
+        }
+
+        if (ticket.IsAdmitted)
+        {
+            return ticket;
+        }
+
+        upstream.Limiter?.Release();
+        upstream.CircuitBreaker?.OnAbandoned(permit);
+        if (ticket.Outcome == AdmissionOutcome.ProbeDenied)
+        {
+            upstream.Metrics.RecordRequest(503, GatewayErrorReason.CircuitOpen, timeProvider.GetElapsedTime(started), null);
+            throw new UpstreamCircuitOpenException(upstream.Name, TimeSpan.FromSeconds(upstream.CircuitRetryAfterSeconds()), CircuitState.HalfOpen);
+        }
+
+        upstream.Metrics.RecordRequest(429, GatewayErrorReason.ConcurrencyLimit, timeProvider.GetElapsedTime(started), null);
+        throw new UpstreamConcurrencyLimitException(upstream.Name, TimeSpan.FromSeconds(upstream.Settings.RetryAfterSeconds));
     }
 
     /// <summary>

@@ -13,6 +13,8 @@ public sealed partial class MetricsCollector
         _meter.CreateObservableGauge(MetricNames.ConcurrencyLimit, () => ObserveProxyGauge(ProxyGauge.ConcurrencyLimit), MetricNames.RequestUnit, MetricNames.ConcurrencyLimitHelp);
         _meter.CreateObservableGauge(MetricNames.ConcurrencyAvailable, () => ObserveProxyGauge(ProxyGauge.ConcurrencyAvailable), MetricNames.RequestUnit, MetricNames.ConcurrencyAvailableHelp);
         _meter.CreateObservableGauge(MetricNames.QueueLength, () => ObserveProxyGauge(ProxyGauge.QueueLength), MetricNames.RequestUnit, MetricNames.QueueLengthHelp);
+        _meter.CreateObservableGauge(MetricNames.ClusterInFlight, () => ObserveProxyGauge(ProxyGauge.ClusterInFlight), MetricNames.RequestUnit, MetricNames.ClusterInFlightHelp);
+        _meter.CreateObservableGauge(MetricNames.ClusterDegraded, () => ObserveProxyGauge(ProxyGauge.ClusterDegraded), unit: null, MetricNames.ClusterDegradedHelp);
         _meter.CreateObservableCounter(MetricNames.BufferPoolRentedTotal, () => _bytesPool?.RentCount ?? 0, MetricNames.BufferUnit, MetricNames.BufferPoolRentedTotalHelp);
         _meter.CreateObservableCounter(MetricNames.BufferPoolFallbackTotal, () => _bytesPool?.FallbackCount ?? 0, MetricNames.BufferUnit, MetricNames.BufferPoolFallbackTotalHelp);
     }

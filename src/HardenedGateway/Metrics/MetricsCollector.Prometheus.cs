@@ -25,6 +25,8 @@ public sealed partial class MetricsCollector
         RenderProxyGauges(builder, proxies, ProxyGauge.ConcurrencyLimit);
         RenderProxyGauges(builder, proxies, ProxyGauge.ConcurrencyAvailable);
         RenderProxyGauges(builder, proxies, ProxyGauge.QueueLength);
+        RenderProxyGauges(builder, proxies, ProxyGauge.ClusterInFlight);
+        RenderProxyGauges(builder, proxies, ProxyGauge.ClusterDegraded);
         RenderUnlabelledCounter(builder, MetricNames.BufferPoolRentedTotal, MetricNames.BufferPoolRentedTotalHelp, _bytesPool?.RentCount ?? 0);
         RenderUnlabelledCounter(builder, MetricNames.BufferPoolFallbackTotal, MetricNames.BufferPoolFallbackTotalHelp, _bytesPool?.FallbackCount ?? 0);
 
@@ -141,6 +143,8 @@ public sealed partial class MetricsCollector
             ProxyGauge.CircuitBreakerState => (MetricNames.CircuitBreakerState, MetricNames.CircuitBreakerStateHelp),
             ProxyGauge.ConcurrencyLimit => (MetricNames.ConcurrencyLimit, MetricNames.ConcurrencyLimitHelp),
             ProxyGauge.ConcurrencyAvailable => (MetricNames.ConcurrencyAvailable, MetricNames.ConcurrencyAvailableHelp),
+            ProxyGauge.ClusterInFlight => (MetricNames.ClusterInFlight, MetricNames.ClusterInFlightHelp),
+            ProxyGauge.ClusterDegraded => (MetricNames.ClusterDegraded, MetricNames.ClusterDegradedHelp),
             _ => (MetricNames.QueueLength, MetricNames.QueueLengthHelp),
         };
 
@@ -185,6 +189,11 @@ public sealed partial class MetricsCollector
             case ProxyGauge.CircuitBreakerState:
                 value = proxy.CircuitStateValue;
                 return true;
+            case ProxyGauge.ClusterInFlight or ProxyGauge.ClusterDegraded:
+                // Only for a proxy with an admission gate (a coordination package such as HardenedGateway.Redis).
+                var gate = proxy.AdmissionGate;
+                value = gate is null ? 0 : gauge == ProxyGauge.ClusterInFlight ? gate.ClusterInFlight : gate.IsDegraded ? 1 : 0;
+                return gate is not null;
         }
 
         if (proxy.EnabledLimiter is not { } limiter)

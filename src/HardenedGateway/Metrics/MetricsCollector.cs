@@ -70,13 +70,16 @@ public sealed partial class MetricsCollector : IDisposable
     /// <returns>The proxy's series handle; keep it and record through it. A second call with the same name
     /// returns the same instance, its counts kept, with its gauges re-pointed (configuration reload).</returns>
     /// <exception cref="ArgumentException"><paramref name="proxyName"/> is <see langword="null"/> or empty.</exception>
-    public ProxyMetrics ForProxy(string proxyName, ConcurrencyLimiter? limiter, CircuitBreaker? breaker)
+    public ProxyMetrics ForProxy(string proxyName, ConcurrencyLimiter? limiter, CircuitBreaker? breaker) => ForProxyWithGate(proxyName, limiter, breaker, gate: null);
+
+    /// <summary>As the public overload, with the admission gate the cluster gauges read.</summary>
+    internal ProxyMetrics ForProxyWithGate(string proxyName, ConcurrencyLimiter? limiter, CircuitBreaker? breaker, IAdmissionGate? gate)
     {
         ArgumentException.ThrowIfNullOrEmpty(proxyName);
 
         if (_registry.TryGet(proxyName, out var existing))
         {
-            existing.SetGaugeSources(limiter, breaker);
+            existing.SetGaugeSources(limiter, breaker, gate);
             return existing;
         }
 
@@ -85,11 +88,11 @@ public sealed partial class MetricsCollector : IDisposable
             var registry = _registry;
             if (registry.TryGet(proxyName, out existing))
             {
-                existing.SetGaugeSources(limiter, breaker);
+                existing.SetGaugeSources(limiter, breaker, gate);
                 return existing;
             }
 
-            var created = new ProxyMetrics(proxyName, _instruments, limiter, breaker);
+            var created = new ProxyMetrics(proxyName, _instruments, limiter, breaker, gate);
             _registry = registry.With(created);
             return created;
         }

@@ -36,12 +36,12 @@ public sealed class ProxyMetrics
     {
     }
 
-    internal ProxyMetrics(string proxyName, GatewayInstruments? instruments, ConcurrencyLimiter? limiter, CircuitBreaker? breaker)
+    internal ProxyMetrics(string proxyName, GatewayInstruments? instruments, ConcurrencyLimiter? limiter, CircuitBreaker? breaker, IAdmissionGate? gate = null)
     {
         ProxyName = proxyName;
         LabelSet = "proxy=\"" + PrometheusTextBuilder.EscapeLabelValue(proxyName) + "\"";
         _instruments = instruments;
-        _gaugeSources = new GaugeSources(limiter, breaker);
+        _gaugeSources = new GaugeSources(limiter, breaker, gate);
     }
 
     /// <summary>Gets the proxy name (the <c>proxy</c> label).</summary>
@@ -57,6 +57,9 @@ public sealed class ProxyMetrics
     internal ConcurrencyLimiter? EnabledLimiter => _gaugeSources.Limiter is { IsEnabled: true } limiter ? limiter : null;
 
     /// <summary>Gets the <c>hardened_gateway_circuit_breaker_state</c> value: the breaker's state, 0 without a breaker.</summary>
+    /// <summary>Gets the admission gate the cluster gauges read, or <see langword="null"/> when the proxy has none.</summary>
+    internal IAdmissionGate? AdmissionGate => _gaugeSources.Gate;
+
     internal int CircuitStateValue => _gaugeSources.Breaker is { } breaker ? (int)breaker.State : (int)CircuitState.Closed;
 
     internal DurationHistogram RequestDuration { get; } = new();
@@ -108,12 +111,12 @@ public sealed class ProxyMetrics
     }
 
     /// <summary>Points the gauges at a new limiter and breaker (configuration reload).</summary>
-    internal void SetGaugeSources(ConcurrencyLimiter? limiter, CircuitBreaker? breaker)
+    internal void SetGaugeSources(ConcurrencyLimiter? limiter, CircuitBreaker? breaker, IAdmissionGate? gate = null)
     {
         var current = _gaugeSources;
-        if (!ReferenceEquals(current.Limiter, limiter) || !ReferenceEquals(current.Breaker, breaker))
+        if (!ReferenceEquals(current.Limiter, limiter) || !ReferenceEquals(current.Breaker, breaker) || !ReferenceEquals(current.Gate, gate))
         {
-            _gaugeSources = new GaugeSources(limiter, breaker);
+            _gaugeSources = new GaugeSources(limiter, breaker, gate);
         }
     }
 
@@ -158,5 +161,5 @@ public sealed class ProxyMetrics
     }
 
     /// <summary>The limiter and breaker read by the gauges, swapped as one so a reader never sees half a reload.</summary>
-    private sealed record GaugeSources(ConcurrencyLimiter? Limiter, CircuitBreaker? Breaker);
+    private sealed record GaugeSources(ConcurrencyLimiter? Limiter, CircuitBreaker? Breaker, IAdmissionGate? Gate);
 }

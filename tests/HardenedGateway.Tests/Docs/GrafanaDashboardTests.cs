@@ -24,6 +24,8 @@ public sealed partial class GrafanaDashboardTests
         "hardened_gateway_concurrency_limit",
         "hardened_gateway_concurrency_available",
         "hardened_gateway_queue_length",
+        "hardened_gateway_cluster_in_flight",
+        "hardened_gateway_cluster_degraded",
         "hardened_gateway_buffer_pool_rented_total",
         "hardened_gateway_buffer_pool_fallback_total",
     ];

@@ -34,6 +34,12 @@ internal static class MetricNames
     public const string QueueLength = "hardened_gateway_queue_length";
     public const string QueueLengthHelp = "Requests waiting for a concurrency slot.";
 
+    public const string ClusterInFlight = "hardened_gateway_cluster_in_flight";
+    public const string ClusterInFlightHelp = "Requests in flight to the upstream across all replicas, as last seen (cluster budget).";
+
+    public const string ClusterDegraded = "hardened_gateway_cluster_degraded";
+    public const string ClusterDegradedHelp = "1 while the proxy falls back to its local limit because the cluster coordinator (Redis) is unavailable.";
+
     public const string BufferPoolRentedTotal = "hardened_gateway_buffer_pool_rented_total";
     public const string BufferPoolRentedTotalHelp = "Body-copy buffers handed out by the pool, pooled or fallback.";
 

@@ -8,4 +8,6 @@ internal enum ProxyGauge
     ConcurrencyLimit,
     ConcurrencyAvailable,
     QueueLength,
+    ClusterInFlight,
+    ClusterDegraded,
 }
