@@ -89,6 +89,14 @@ internal static class AdminEndpoints
             writer.WriteNull("queueLength");
         }
 
+        if (upstream.Settings.WebSockets is { Enabled: true } webSockets)
+        {
+            writer.WriteStartObject("tunnels");
+            writer.WriteNumber("active", upstream.Metrics.ActiveTunnels);
+            writer.WriteNumber("max", webSockets.MaxConnections);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
     }
 

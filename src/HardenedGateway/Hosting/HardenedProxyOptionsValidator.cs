@@ -98,6 +98,17 @@ internal sealed class HardenedProxyOptionsValidator : IValidateOptions<HardenedP
             CheckDuration(failures, $"{key}:CircuitBreaker:RecoveryTimeout", breaker.RecoveryTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(24), "1 ms .. 24 h");
             CheckRange(failures, $"{key}:CircuitBreaker:HalfOpenRequests", breaker.HalfOpenRequests, 1, 1000, "1 .. 1000");
         }
+
+        if (proxy.WebSockets is not { } webSockets)
+        {
+            failures.Add($"{key}:WebSockets must not be null.");
+        }
+        else
+        {
+            CheckRange(failures, $"{key}:WebSockets:MaxConnections", webSockets.MaxConnections, 1, 100_000, "1 .. 100000 open tunnels");
+            CheckDuration(failures, $"{key}:WebSockets:IdleTimeout", webSockets.IdleTimeout, TimeSpan.Zero, TimeSpan.FromHours(24), "0 (off) .. 24 h");
+            CheckDuration(failures, $"{key}:WebSockets:MaxLifetime", webSockets.MaxLifetime, TimeSpan.Zero, TimeSpan.FromDays(7), "0 (off) .. 7 days");
+        }
     }
 
     internal static bool IsValidName(string name)

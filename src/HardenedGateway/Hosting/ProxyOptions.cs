@@ -46,10 +46,14 @@ public sealed class ProxyOptions
     /// <summary>Gets or sets the circuit breaker settings (FR-012).</summary>
     public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
 
+    /// <summary>Gets or sets the WebSocket tunnel settings (WS-001, WS-002); off by default.</summary>
+    public WebSocketTunnelOptions WebSockets { get; set; } = new();
+
     internal ProxyOptions Clone()
     {
         var copy = (ProxyOptions)MemberwiseClone();
         copy.CircuitBreaker = CircuitBreaker.Clone();
+        copy.WebSockets = WebSockets.Clone();
         return copy;
     }
 }

@@ -27,6 +27,7 @@ public sealed partial class MetricsCollector
         RenderProxyGauges(builder, proxies, ProxyGauge.QueueLength);
         RenderUnlabelledCounter(builder, MetricNames.BufferPoolRentedTotal, MetricNames.BufferPoolRentedTotalHelp, _bytesPool?.RentCount ?? 0);
         RenderUnlabelledCounter(builder, MetricNames.BufferPoolFallbackTotal, MetricNames.BufferPoolFallbackTotalHelp, _bytesPool?.FallbackCount ?? 0);
+        RenderProxyGauges(builder, proxies, ProxyGauge.TunnelsActive);
 
         builder.Flush();
     }
@@ -141,6 +142,7 @@ public sealed partial class MetricsCollector
             ProxyGauge.CircuitBreakerState => (MetricNames.CircuitBreakerState, MetricNames.CircuitBreakerStateHelp),
             ProxyGauge.ConcurrencyLimit => (MetricNames.ConcurrencyLimit, MetricNames.ConcurrencyLimitHelp),
             ProxyGauge.ConcurrencyAvailable => (MetricNames.ConcurrencyAvailable, MetricNames.ConcurrencyAvailableHelp),
+            ProxyGauge.TunnelsActive => (MetricNames.TunnelsActive, MetricNames.TunnelsActiveHelp),
             _ => (MetricNames.QueueLength, MetricNames.QueueLengthHelp),
         };
 
@@ -184,6 +186,9 @@ public sealed partial class MetricsCollector
                 return true;
             case ProxyGauge.CircuitBreakerState:
                 value = proxy.CircuitStateValue;
+                return true;
+            case ProxyGauge.TunnelsActive:
+                value = proxy.ActiveTunnels;
                 return true;
         }
 

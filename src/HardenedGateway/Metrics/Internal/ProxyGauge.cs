@@ -8,4 +8,5 @@ internal enum ProxyGauge
     ConcurrencyLimit,
     ConcurrencyAvailable,
     QueueLength,
+    TunnelsActive,
 }
