@@ -17,6 +17,8 @@ internal static class Program
           yarp --upstream <uri>            YARP 2.3.0 host: /bench/{**rest} -> upstream, /_stats
           gateway --upstream <uri>         AddHardenedProxy host: /bench -> upstream, /_stats
           sse-probe --url <uri>            time to the first server-sent event, as JSON
+          ws-latency [--messages N] [--rounds N] [--size B] [--warmup N]
+                                           WebSocket round trip: direct vs gateway tunnel vs YARP tunnel, in-process
           report --input <raw.jsonl> --output <results.json> [--markdown <results.md>]
 
         Host modes listen on 127.0.0.1 on a free port, print "LISTENING <port>..." once ready, and stop by
@@ -39,6 +41,7 @@ internal static class Program
             "yarp" => await YarpHost.RunAsync(rest),
             "gateway" => await GatewayHost.RunAsync(rest),
             "sse-probe" => await SseProbe.RunAsync(rest),
+            "ws-latency" => await WebSocketLatency.RunAsync(rest),
             "report" => LoadReport.Run(rest),
             _ => await UnknownModeAsync(args[0]),
         };
