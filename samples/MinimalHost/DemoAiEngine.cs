@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.WebSockets;
 using System.Text.Json;
 
 namespace MinimalHost;
@@ -27,6 +28,8 @@ internal static class DemoAiEngine
             return Results.Json(new { sleptMs = delay });
         });
         app.MapGet("/fail", () => Results.Problem("The demo engine failed on purpose.", statusCode: 500));
+        app.UseWebSockets();
+        app.Map("/ws", EchoWebSocketAsync);
 
         await app.StartAsync();
         return app;
@@ -52,6 +55,37 @@ internal static class DemoAiEngine
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n", cancellationToken);
+    }
+
+    /// <summary>A realtime-API stand-in: every text or binary message comes back unchanged, until the client closes.</summary>
+    private static async Task EchoWebSocketAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (true)
+            {
+                var received = await socket.ReceiveAsync(buffer.AsMemory(), context.RequestAborted);
+                if (received.MessageType == WebSocketMessageType.Close)
+                {
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, context.RequestAborted);
+                    return;
+                }
+
+                await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, context.RequestAborted);
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        {
+            // The client (or the gateway's idle timeout) cut the tunnel.
+        }
     }
 
     internal sealed record GenerateRequest(string? Prompt, bool Stream = true);

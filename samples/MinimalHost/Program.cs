@@ -59,6 +59,7 @@ app.MapGet("/", () => Results.Text(
       POST /api/ai/generate                {"prompt":"hi","stream":true} -> server-sent events
       GET  /api/ai/slow?ms=2000            a slow answer (try 10 at once: 5 pass, 5 get 429)
       GET  /api/ai/fail                    500 (five in a row open the breaker: 503)
+      WS   /api/ai/ws                      WebSocket echo through a tunnel (ws://host/api/ai/ws)
       GET  /api/status                     the app's own typed client, same limiter and breaker
       GET  /api/gateway/metrics            Prometheus metrics   (Authorization: Bearer <admin token>)
       GET  /api/gateway/proxies            breaker and limiter state (same token)

@@ -19,6 +19,8 @@ internal static class Program
           sse-probe --url <uri>            time to the first server-sent event, as JSON
           slow-upstream                    Kestrel upstream for build/cluster-demo.sh: /api/ai/*?ms=N, /_max
           cluster [--requests N]           the cluster budget's cost and its Redis fallback (starts redis-server)
+          ws-latency [--messages N] [--rounds N] [--size B] [--warmup N]
+                                           WebSocket round trip: direct vs gateway tunnel vs YARP tunnel, in-process
           report --input <raw.jsonl> --output <results.json> [--markdown <results.md>]
 
         Host modes listen on 127.0.0.1 on a free port, print "LISTENING <port>..." once ready, and stop by
@@ -43,6 +45,7 @@ internal static class Program
             "sse-probe" => await SseProbe.RunAsync(rest),
             "slow-upstream" => await SlowUpstreamHost.RunAsync(rest),
             "cluster" => await Cluster.ClusterBenchmark.RunAsync(rest),
+            "ws-latency" => await WebSocketLatency.RunAsync(rest),
             "report" => LoadReport.Run(rest),
             _ => await UnknownModeAsync(args[0]),
         };

@@ -99,6 +99,14 @@ internal static class AdminEndpoints
             writer.WriteEndObject();
         }
 
+        if (upstream.Settings.WebSockets is { Enabled: true } webSockets)
+        {
+            writer.WriteStartObject("tunnels");
+            writer.WriteNumber("active", upstream.Metrics.ActiveTunnels);
+            writer.WriteNumber("max", webSockets.MaxConnections);
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
     }
 

@@ -116,7 +116,7 @@ public static class HardenedProxyServiceCollectionExtensions
                 var path = child is IConfigurationSection childSection ? childSection.Path : child.Key;
                 unknown.Add($"{path} is not a HardenedGateway setting; the settings here are: {KnownNames(type)}.");
             }
-            else if (property.PropertyType == typeof(TransportOptions) || property.PropertyType == typeof(CircuitBreakerOptions) || property.PropertyType == typeof(ClusterOptions))
+            else if (property.PropertyType == typeof(TransportOptions) || property.PropertyType == typeof(CircuitBreakerOptions) || property.PropertyType == typeof(ClusterOptions) || property.PropertyType == typeof(WebSocketTunnelOptions))
             {
                 FindUnknownKeys(child, property.PropertyType, unknown);
             }
@@ -163,6 +163,7 @@ public static class HardenedProxyServiceCollectionExtensions
         services.TryAddSingleton(static sp => new SharedTransport(sp.GetRequiredService<HardenedProxyRegistry>().Transport));
         services.TryAddSingleton<RequestForwarder>();
         services.TryAddSingleton<ProxyPipeline>();
+        services.TryAddSingleton<HardenedGateway.Tunnels.TunnelForwarder>();
         services.TryAddSingleton<ProxyRequestHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, HardenedProxyStartupFilter>());
         return services;

@@ -14,4 +14,6 @@ internal static class EventIds
     public const int ConfigurationReloaded = 40;
     public const int ConfigurationRejected = 41;
     public const int TransportChangeNeedsRestart = 42;
+    public const int TunnelCompleted = 50;
+    public const int TunnelUpgradeFailed = 51;
 }

@@ -35,4 +35,13 @@ public enum GatewayErrorReason
 
     /// <summary>The client went away; nothing was written (<c>client_aborted</c>, counted as code 499).</summary>
     ClientAborted,
+
+    /// <summary>429: the proxy's open WebSocket tunnels reached <see cref="WebSocketTunnelOptions.MaxConnections"/> (<c>tunnel_limit</c>).</summary>
+    TunnelLimit,
+
+    /// <summary>A tunnel carried no bytes in either direction for <see cref="WebSocketTunnelOptions.IdleTimeout"/> and was closed (<c>tunnel_idle_timeout</c>).</summary>
+    TunnelIdleTimeout,
+
+    /// <summary>A tunnel reached <see cref="WebSocketTunnelOptions.MaxLifetime"/> and was closed (<c>tunnel_lifetime</c>).</summary>
+    TunnelLifetime,
 }

@@ -17,6 +17,9 @@ public static class GatewayErrorReasonExtensions
         GatewayErrorReason.InvalidPath => "invalid_path",
         GatewayErrorReason.UpstreamAborted => "upstream_aborted",
         GatewayErrorReason.ClientAborted => "client_aborted",
+        GatewayErrorReason.TunnelLimit => "tunnel_limit",
+        GatewayErrorReason.TunnelIdleTimeout => "tunnel_idle_timeout",
+        GatewayErrorReason.TunnelLifetime => "tunnel_lifetime",
         _ => string.Empty,
     };
 }

@@ -18,6 +18,7 @@ internal static class ProblemResponses
     public static int StatusFor(GatewayErrorReason reason) => reason switch
     {
         GatewayErrorReason.ConcurrencyLimit => StatusCodes.Status429TooManyRequests,
+        GatewayErrorReason.TunnelLimit => StatusCodes.Status429TooManyRequests,
         GatewayErrorReason.CircuitOpen => StatusCodes.Status503ServiceUnavailable,
         GatewayErrorReason.UpstreamUnreachable => StatusCodes.Status502BadGateway,
         GatewayErrorReason.BadUpstreamResponse => StatusCodes.Status502BadGateway,
@@ -104,6 +105,7 @@ internal static class ProblemResponses
     private static string TitleFor(GatewayErrorReason reason) => reason switch
     {
         GatewayErrorReason.ConcurrencyLimit => "Too Many Requests",
+        GatewayErrorReason.TunnelLimit => "Too Many Requests",
         GatewayErrorReason.CircuitOpen => "Service Unavailable",
         GatewayErrorReason.UpstreamUnreachable => "Bad Gateway",
         GatewayErrorReason.BadUpstreamResponse => "Bad Gateway",
@@ -116,6 +118,7 @@ internal static class ProblemResponses
     private static string DetailFor(GatewayErrorReason reason) => reason switch
     {
         GatewayErrorReason.ConcurrencyLimit => "The upstream's concurrency limit is reached; retry after the time in Retry-After.",
+        GatewayErrorReason.TunnelLimit => "The proxy's WebSocket tunnel limit is reached; retry after the time in Retry-After.",
         GatewayErrorReason.CircuitOpen => "The upstream's circuit breaker is open after repeated failures; retry after the time in Retry-After.",
         GatewayErrorReason.UpstreamUnreachable => "The upstream could not be reached or closed the connection before answering.",
         GatewayErrorReason.BadUpstreamResponse => "The upstream answered with something that is not valid HTTP.",

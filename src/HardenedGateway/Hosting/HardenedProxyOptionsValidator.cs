@@ -100,6 +100,16 @@ internal sealed class HardenedProxyOptionsValidator : IValidateOptions<HardenedP
         }
 
         CheckCluster(failures, key, proxy);
+        if (proxy.WebSockets is not { } webSockets)
+        {
+            failures.Add($"{key}:WebSockets must not be null.");
+        }
+        else
+        {
+            CheckRange(failures, $"{key}:WebSockets:MaxConnections", webSockets.MaxConnections, 1, 100_000, "1 .. 100000 open tunnels");
+            CheckDuration(failures, $"{key}:WebSockets:IdleTimeout", webSockets.IdleTimeout, TimeSpan.Zero, TimeSpan.FromHours(24), "0 (off) .. 24 h");
+            CheckDuration(failures, $"{key}:WebSockets:MaxLifetime", webSockets.MaxLifetime, TimeSpan.Zero, TimeSpan.FromDays(7), "0 (off) .. 7 days");
+        }
     }
 
     /// <summary>CL-001: a cluster budget is a second gate after a local one, which protects the upstream while Redis is away.</summary>

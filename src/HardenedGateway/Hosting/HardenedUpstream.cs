@@ -71,7 +71,8 @@ public sealed class HardenedUpstream
         Settings.RetryAfterSeconds == other.RetryAfterSeconds &&
         UseHttp2 == (transport.EnableHttp2 && BaseAddress is { Scheme: "https" }) &&
         Settings.CircuitBreaker.SameAs(other.CircuitBreaker) &&
-        Settings.Cluster.SameAs(other.Cluster);
+        Settings.Cluster.SameAs(other.Cluster) &&
+        Settings.WebSockets.SameAs(other.WebSockets);
 
     /// <summary>Gets the whole seconds to send in <c>Retry-After</c> with a circuit rejection: until half-open, rounded up, at least 1.</summary>
     internal int CircuitRetryAfterSeconds()

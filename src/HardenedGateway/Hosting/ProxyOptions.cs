@@ -48,12 +48,15 @@ public sealed class ProxyOptions
 
     /// <summary>Gets or sets the proxy's share in a cluster-wide budget and breaker (CL-001..CL-004); used only with a coordination package such as <c>HardenedGateway.Redis</c>.</summary>
     public ClusterOptions Cluster { get; set; } = new();
+    /// <summary>Gets or sets the WebSocket tunnel settings (WS-001, WS-002); off by default.</summary>
+    public WebSocketTunnelOptions WebSockets { get; set; } = new();
 
     internal ProxyOptions Clone()
     {
         var copy = (ProxyOptions)MemberwiseClone();
         copy.CircuitBreaker = CircuitBreaker.Clone();
         copy.Cluster = Cluster.Clone();
+        copy.WebSockets = WebSockets.Clone();
         return copy;
     }
 }

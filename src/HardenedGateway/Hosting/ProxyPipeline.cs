@@ -2,6 +2,7 @@ using HardenedGateway.Diagnostics;
 using HardenedGateway.Forwarding;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace HardenedGateway.Hosting;
@@ -19,6 +20,14 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
         var started = timeProvider.GetTimestamp();
         if (IsUpgradeRequest(context))
         {
+            // WS-001: a proxy with WebSockets enabled tunnels WebSocket upgrades; every other upgrade keeps its 501 (EC-003).
+            if (upstream.Settings.WebSockets.Enabled && Tunnels.WebSocketTunnel.IsWebSocketUpgrade(context))
+            {
+                return target is null
+                    ? RejectAsync(context, upstream, GatewayErrorReason.InvalidPath, started)
+                    : context.RequestServices.GetRequiredService<Tunnels.TunnelForwarder>().TunnelAsync(context, upstream, target, this, started);
+            }
+
             return RejectAsync(context, upstream, GatewayErrorReason.UpgradeRejected, started);
         }
 
@@ -176,7 +185,7 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
         Complete(context, upstream, result, started, concurrent);
     }
 
-    private async Task RejectAsync(HttpContext context, HardenedUpstream upstream, GatewayErrorReason reason, long started)
+    internal async Task RejectAsync(HttpContext context, HardenedUpstream upstream, GatewayErrorReason reason, long started)
     {
         await WriteProblemAsync(context, upstream, reason).ConfigureAwait(false);
         Complete(context, upstream, new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.None), started);
@@ -191,7 +200,7 @@ internal sealed partial class ProxyPipeline(RequestForwarder forwarder, TimeProv
 
         return reason switch
         {
-            GatewayErrorReason.ConcurrencyLimit => ProblemResponses.WriteAsync(context, reason, upstream.Name, upstream.RetryAfterHeaderValue),
+            GatewayErrorReason.ConcurrencyLimit or GatewayErrorReason.TunnelLimit => ProblemResponses.WriteAsync(context, reason, upstream.Name, upstream.RetryAfterHeaderValue),
             GatewayErrorReason.CircuitOpen => ProblemResponses.WriteAsync(
                 context,
                 reason,

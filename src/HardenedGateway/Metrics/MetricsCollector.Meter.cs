@@ -17,6 +17,7 @@ public sealed partial class MetricsCollector
         _meter.CreateObservableGauge(MetricNames.ClusterDegraded, () => ObserveProxyGauge(ProxyGauge.ClusterDegraded), unit: null, MetricNames.ClusterDegradedHelp);
         _meter.CreateObservableCounter(MetricNames.BufferPoolRentedTotal, () => _bytesPool?.RentCount ?? 0, MetricNames.BufferUnit, MetricNames.BufferPoolRentedTotalHelp);
         _meter.CreateObservableCounter(MetricNames.BufferPoolFallbackTotal, () => _bytesPool?.FallbackCount ?? 0, MetricNames.BufferUnit, MetricNames.BufferPoolFallbackTotalHelp);
+        _meter.CreateObservableGauge(MetricNames.TunnelsActive, () => ObserveProxyGauge(ProxyGauge.TunnelsActive), MetricNames.TunnelUnit, MetricNames.TunnelsActiveHelp);
     }
 
     /// <summary>Runs only while a listener collects, so it may allocate.</summary>

@@ -29,6 +29,7 @@ public sealed partial class MetricsCollector
         RenderProxyGauges(builder, proxies, ProxyGauge.ClusterDegraded);
         RenderUnlabelledCounter(builder, MetricNames.BufferPoolRentedTotal, MetricNames.BufferPoolRentedTotalHelp, _bytesPool?.RentCount ?? 0);
         RenderUnlabelledCounter(builder, MetricNames.BufferPoolFallbackTotal, MetricNames.BufferPoolFallbackTotalHelp, _bytesPool?.FallbackCount ?? 0);
+        RenderProxyGauges(builder, proxies, ProxyGauge.TunnelsActive);
 
         builder.Flush();
     }
@@ -145,6 +146,7 @@ public sealed partial class MetricsCollector
             ProxyGauge.ConcurrencyAvailable => (MetricNames.ConcurrencyAvailable, MetricNames.ConcurrencyAvailableHelp),
             ProxyGauge.ClusterInFlight => (MetricNames.ClusterInFlight, MetricNames.ClusterInFlightHelp),
             ProxyGauge.ClusterDegraded => (MetricNames.ClusterDegraded, MetricNames.ClusterDegradedHelp),
+            ProxyGauge.TunnelsActive => (MetricNames.TunnelsActive, MetricNames.TunnelsActiveHelp),
             _ => (MetricNames.QueueLength, MetricNames.QueueLengthHelp),
         };
 
@@ -194,6 +196,9 @@ public sealed partial class MetricsCollector
                 var gate = proxy.AdmissionGate;
                 value = gate is null ? 0 : gauge == ProxyGauge.ClusterInFlight ? gate.ClusterInFlight : gate.IsDegraded ? 1 : 0;
                 return gate is not null;
+            case ProxyGauge.TunnelsActive:
+                value = proxy.ActiveTunnels;
+                return true;
         }
 
         if (proxy.EnabledLimiter is not { } limiter)

@@ -20,7 +20,7 @@ namespace HardenedGateway;
 /// <see cref="DurationBucketBoundaries"/>); the observable gauges <c>hardened_gateway_active_requests</c>,
 /// <c>hardened_gateway_circuit_breaker_state</c>, <c>hardened_gateway_concurrency_limit</c>,
 /// <c>hardened_gateway_concurrency_available</c> and <c>hardened_gateway_queue_length</c>
-/// (<c>proxy</c>); and the observable counters <c>hardened_gateway_buffer_pool_rented_total</c> and
+/// (<c>proxy</c>); the observable gauge <c>hardened_gateway_tunnels_active</c> (<c>proxy</c>, open WebSocket tunnels); and the observable counters <c>hardened_gateway_buffer_pool_rented_total</c> and
 /// <c>hardened_gateway_buffer_pool_fallback_total</c> (no tags).
 /// </para>
 /// <para>

@@ -28,6 +28,7 @@ public sealed class ProxyMetrics
     private readonly long[]?[] _statusBlocks = new long[]?[(MaxStatusCode + 1 - MinStatusCode) / CodesPerBlock];
     private readonly long[] _errorCounts = new long[ReasonCount];
     private long _activeRequests;
+    private long _activeTunnels;
     private volatile GaugeSources _gaugeSources;
 
     /// <summary>Initializes a standalone instance that belongs to no collector and feeds no meter (for tests of its users).</summary>
@@ -50,6 +51,9 @@ public sealed class ProxyMetrics
     /// <summary>Gets the number of requests admitted and in flight (<c>hardened_gateway_active_requests</c>).</summary>
     public long ActiveRequests => Volatile.Read(ref _activeRequests);
 
+    /// <summary>Gets the number of WebSocket tunnels open through this proxy (<c>hardened_gateway_tunnels_active</c>), across configuration reloads.</summary>
+    public long ActiveTunnels => Volatile.Read(ref _activeTunnels);
+
     /// <summary>Gets the Prometheus label set of this proxy, escaped: <c>proxy="name"</c>.</summary>
     internal string LabelSet { get; }
 
@@ -71,6 +75,30 @@ public sealed class ProxyMetrics
 
     /// <summary>Counts an admitted request as no longer in flight (<c>hardened_gateway_active_requests</c> - 1).</summary>
     public void RequestStopped() => Interlocked.Decrement(ref _activeRequests);
+
+    /// <summary>
+    /// Takes a tunnel slot if fewer than <paramref name="maxTunnels"/> are open. The count lives here, with the
+    /// proxy's series, because the series outlives a reload: tunnels opened before a reload still count against the cap.
+    /// </summary>
+    internal bool TryStartTunnel(int maxTunnels)
+    {
+        var current = Volatile.Read(ref _activeTunnels);
+        while (current < maxTunnels)
+        {
+            var seen = Interlocked.CompareExchange(ref _activeTunnels, current + 1, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Gives back a tunnel slot taken by <see cref="TryStartTunnel"/>. Called exactly once per tunnel.</summary>
+    internal void TunnelStopped() => Interlocked.Decrement(ref _activeTunnels);
 
     /// <summary>Records one finished request: requests_total by code, errors_total by reason, both histograms.</summary>
     /// <param name="statusCode">The status the client got; 499 when the client went away.</param>

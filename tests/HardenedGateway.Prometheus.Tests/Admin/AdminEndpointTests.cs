@@ -36,6 +36,34 @@ public sealed class AdminEndpointTests
     }
 
     [Test]
+    public async Task GetProxies_ProxyWithWebSockets_AddsTunnelsActiveAndMax()
+    {
+        await using var scenario = await GatewayScenario.StartAsync(
+            static services => services.AddHardenedGatewayPrometheus(static options =>
+            {
+                options.Registry = PrometheusMetrics.NewCustomRegistry();
+                options.AllowAnonymous = true;
+            }),
+            static app => app.MapHardenedGatewayAdmin(),
+            new Dictionary<string, string?>
+            {
+                ["HardenedGateway:Proxies:ai:WebSockets:Enabled"] = "true",
+                ["HardenedGateway:Proxies:ai:WebSockets:MaxConnections"] = "3",
+            });
+
+        var ai = await GetProxyAsync(scenario, "ai");
+        var plain = await GetProxyAsync(scenario, "plain");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ai.EnumerateObject().Select(p => p.Name), Is.EqualTo(ProxyProperties.Append("tunnels")));
+            Assert.That(ai.GetProperty("tunnels").GetProperty("active").GetInt32(), Is.Zero);
+            Assert.That(ai.GetProperty("tunnels").GetProperty("max").GetInt32(), Is.EqualTo(3));
+            Assert.That(plain.TryGetProperty("tunnels", out _), Is.False, "only a proxy with WebSockets enabled has tunnels");
+        });
+    }
+
+    [Test]
     public async Task GetProxies_BreakerCountingThenOpenThenHalfOpen_ReportsEachState()
     {
         var time = new FakeTimeProvider();

@@ -25,6 +25,7 @@ public sealed class DefaultRegistryTests
         "hardened_gateway_queue_length",
         "hardened_gateway_buffer_pool_rented_total",
         "hardened_gateway_buffer_pool_fallback_total",
+        "hardened_gateway_tunnels_active",
     ];
 
     [Test]

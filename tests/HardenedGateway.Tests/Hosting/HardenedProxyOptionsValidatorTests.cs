@@ -177,6 +177,51 @@ public sealed class HardenedProxyOptionsValidatorTests
     }
 
     [Test]
+    public void Validate_WebSocketsMaxConnectionsZero_NamesKeyValueAndRange()
+    {
+        var proxy = Valid();
+        proxy.WebSockets.MaxConnections = 0;
+
+        Assert.That(Failures(WithProxy(proxy)), Is.EqualTo(new[] { $"{Key}:WebSockets:MaxConnections is 0; allowed: 1 .. 100000 open tunnels." }));
+    }
+
+    [Test]
+    public void Validate_WebSocketsMaxLifetimeBareNumber_SaysDays()
+    {
+        var proxy = Valid();
+        proxy.WebSockets.MaxLifetime = TimeSpan.FromDays(8);
+
+        Assert.That(Failures(WithProxy(proxy)), Is.EqualTo(new[]
+        {
+            $"{Key}:WebSockets:MaxLifetime is '8.00:00:00'; allowed: 0 (off) .. 7 days. A bare number binds as days ('8' is 8 days); " +
+            "write durations as 'hh:mm:ss', for example '00:00:02' for two seconds.",
+        }));
+    }
+
+    [Test]
+    public void Validate_WebSocketsNull_NamesKey()
+    {
+        var proxy = Valid();
+        proxy.WebSockets = null!;
+
+        Assert.That(Failures(WithProxy(proxy)), Is.EqualTo(new[] { $"{Key}:WebSockets must not be null." }));
+    }
+
+    [Test]
+    public void WebSocketTunnelOptions_Defaults_AreTheDocumentedOnes()
+    {
+        var options = new ProxyOptions().WebSockets;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.Enabled, Is.False, "EC-003 stays the default");
+            Assert.That(options.MaxConnections, Is.EqualTo(100));
+            Assert.That(options.IdleTimeout, Is.EqualTo(TimeSpan.FromMinutes(5)));
+            Assert.That(options.MaxLifetime, Is.EqualTo(TimeSpan.Zero));
+        });
+    }
+
+    [Test]
     public void Validate_BareNumberBoundAsDays_SaysSo()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -270,6 +315,8 @@ public sealed class HardenedProxyOptionsValidatorTests
         yield return Duration($"{Key}:StreamIdleTimeout", (o, v) => o.Proxies["ai"].StreamIdleTimeout = v, TimeSpan.Zero, day, "0 (off) .. 24 h");
         yield return Duration($"{Key}:QueueTimeout", (o, v) => o.Proxies["ai"].QueueTimeout = v, TimeSpan.Zero, TimeSpan.FromMinutes(10), "0 (reject at once) .. 10 min");
         yield return Duration($"{Key}:CircuitBreaker:RecoveryTimeout", (o, v) => o.Proxies["ai"].CircuitBreaker.RecoveryTimeout = v, ms, day, "1 ms .. 24 h");
+        yield return Duration($"{Key}:WebSockets:IdleTimeout", (o, v) => o.Proxies["ai"].WebSockets.IdleTimeout = v, TimeSpan.Zero, day, "0 (off) .. 24 h");
+        yield return Duration($"{Key}:WebSockets:MaxLifetime", (o, v) => o.Proxies["ai"].WebSockets.MaxLifetime = v, TimeSpan.Zero, TimeSpan.FromDays(7), "0 (off) .. 7 days");
 
         static TestCaseData Duration(string key, Action<HardenedProxyOptions, TimeSpan> set, TimeSpan min, TimeSpan max, string allowed) =>
             new TestCaseData(key, set, min, max, allowed).SetArgDisplayNames(key);
@@ -281,6 +328,7 @@ public sealed class HardenedProxyOptionsValidatorTests
         yield return Count($"{Key}:RetryAfterSeconds", (o, v) => o.Proxies["ai"].RetryAfterSeconds = v, 1, 3600, "1 .. 3600");
         yield return Count($"{Key}:CircuitBreaker:FailureThreshold", (o, v) => o.Proxies["ai"].CircuitBreaker.FailureThreshold = v, 1, 10_000, "1 .. 10000 consecutive failures");
         yield return Count($"{Key}:CircuitBreaker:HalfOpenRequests", (o, v) => o.Proxies["ai"].CircuitBreaker.HalfOpenRequests = v, 1, 1000, "1 .. 1000");
+        yield return Count($"{Key}:WebSockets:MaxConnections", (o, v) => o.Proxies["ai"].WebSockets.MaxConnections = v, 1, 100_000, "1 .. 100000 open tunnels");
 
         static TestCaseData Count(string key, Action<HardenedProxyOptions, int> set, int min, int max, string allowed) =>
             new TestCaseData(key, set, min, max, allowed).SetArgDisplayNames(key);

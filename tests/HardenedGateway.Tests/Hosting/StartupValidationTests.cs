@@ -107,6 +107,53 @@ public sealed class StartupValidationTests
         });
     }
 
+    [Test]
+    public async Task StartAsync_MisspeltWebSocketsKey_ThrowsNamingItsFullPath()
+    {
+        await using var app = Build(new Dictionary<string, string?>
+        {
+            ["HardenedGateway:Proxies:ai:PathPrefix"] = "/api/ai",
+            ["HardenedGateway:Proxies:ai:Upstream"] = "http://127.0.0.1:8000/",
+            ["HardenedGateway:Proxies:ai:WebSockets:Enabled"] = "true",
+            ["HardenedGateway:Proxies:ai:WebSockets:MaxConnection"] = "5",
+        });
+
+        var thrown = Assert.CatchAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(thrown!.Message, Does.Contain("HardenedGateway:Proxies:ai:WebSockets:MaxConnection is not a HardenedGateway setting"));
+            Assert.That(thrown.Message, Does.Contain("MaxConnections, IdleTimeout, MaxLifetime"), "the known names are listed");
+        });
+    }
+
+    [Test]
+    public async Task StartAsync_WebSocketsKeysInConfiguration_Bind()
+    {
+        await using var app = Build(new Dictionary<string, string?>
+        {
+            ["HardenedGateway:Proxies:ai:PathPrefix"] = "/api/ai",
+            ["HardenedGateway:Proxies:ai:Upstream"] = "http://127.0.0.1:8000/",
+            ["HardenedGateway:Proxies:ai:WebSockets:Enabled"] = "true",
+            ["HardenedGateway:Proxies:ai:WebSockets:MaxConnections"] = "7",
+            ["HardenedGateway:Proxies:ai:WebSockets:IdleTimeout"] = "00:01:00",
+            ["HardenedGateway:Proxies:ai:WebSockets:MaxLifetime"] = "01:00:00",
+        });
+
+        await app.StartAsync();
+        Assert.That(app.Services.GetRequiredService<HardenedProxyRegistry>().TryGetUpstream("ai", out var ai), Is.True);
+        var settings = ai!.Settings.WebSockets;
+        await app.StopAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(settings.Enabled, Is.True);
+            Assert.That(settings.MaxConnections, Is.EqualTo(7));
+            Assert.That(settings.IdleTimeout, Is.EqualTo(TimeSpan.FromMinutes(1)));
+            Assert.That(settings.MaxLifetime, Is.EqualTo(TimeSpan.FromHours(1)));
+        });
+    }
+
     private static WebApplication Build(Dictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateSlimBuilder();

@@ -40,6 +40,9 @@ public sealed class MetricsCollectorPrometheusTextTests
             hardened_gateway_errors_total{proxy="ai",reason="invalid_path"} 0
             hardened_gateway_errors_total{proxy="ai",reason="upstream_aborted"} 0
             hardened_gateway_errors_total{proxy="ai",reason="client_aborted"} 1
+            hardened_gateway_errors_total{proxy="ai",reason="tunnel_limit"} 0
+            hardened_gateway_errors_total{proxy="ai",reason="tunnel_idle_timeout"} 0
+            hardened_gateway_errors_total{proxy="ai",reason="tunnel_lifetime"} 0
             # HELP hardened_gateway_request_duration_seconds Time from arrival to the end of the response, including the gateway's own answers.
             # TYPE hardened_gateway_request_duration_seconds histogram
             hardened_gateway_request_duration_seconds_bucket{proxy="ai",le="0.01"} 3
@@ -80,6 +83,9 @@ public sealed class MetricsCollectorPrometheusTextTests
             # HELP hardened_gateway_buffer_pool_fallback_total Body-copy buffers allocated because the pool was empty (EC-005).
             # TYPE hardened_gateway_buffer_pool_fallback_total counter
             hardened_gateway_buffer_pool_fallback_total 0
+            # HELP hardened_gateway_tunnels_active WebSocket tunnels open through the proxy (WS-002).
+            # TYPE hardened_gateway_tunnels_active gauge
+            hardened_gateway_tunnels_active{proxy="ai"} 0
 
             """;
         Assert.That(PrometheusText.Lines(text), Is.EqualTo(PrometheusText.Lines(Expected)));
@@ -144,6 +150,7 @@ public sealed class MetricsCollectorPrometheusTextTests
                 "hardened_gateway_circuit_breaker_state",
                 "hardened_gateway_buffer_pool_rented_total",
                 "hardened_gateway_buffer_pool_fallback_total",
+                "hardened_gateway_tunnels_active",
             }));
         });
     }

@@ -46,6 +46,9 @@ internal static class MetricNames
     public const string BufferPoolFallbackTotal = "hardened_gateway_buffer_pool_fallback_total";
     public const string BufferPoolFallbackTotalHelp = "Body-copy buffers allocated because the pool was empty (EC-005).";
 
+    public const string TunnelsActive = "hardened_gateway_tunnels_active";
+    public const string TunnelsActiveHelp = "WebSocket tunnels open through the proxy (WS-002).";
+
     public const string ProxyLabel = "proxy";
     public const string CodeLabel = "code";
     public const string ReasonLabel = "reason";
@@ -53,4 +56,5 @@ internal static class MetricNames
     public const string SecondsUnit = "s";
     public const string RequestUnit = "{request}";
     public const string BufferUnit = "{buffer}";
+    public const string TunnelUnit = "{tunnel}";
 }

@@ -10,4 +10,5 @@ internal enum ProxyGauge
     QueueLength,
     ClusterInFlight,
     ClusterDegraded,
+    TunnelsActive,
 }
