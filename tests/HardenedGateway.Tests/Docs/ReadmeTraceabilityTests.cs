@@ -149,6 +149,6 @@ public sealed partial class ReadmeTraceabilityTests
     private static partial Regex DottedName();
 
     /// <summary>A project letter before a name (<c>U `</c>), or a backticked <c>Class.Method</c> of a test class.</summary>
-    [GeneratedRegex(@"(?<![\w`])(?<project>[UIMPB])(?= `)|`(?<class>[A-Za-z0-9_]+(?:Tests|Probe|Benchmarks))\.(?<method>[A-Za-z0-9_]+)`", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<![\w`])(?<project>[UIMPBRW])(?= `)|`(?<class>[A-Za-z0-9_]+(?:Tests|Probe|Benchmarks))\.(?<method>[A-Za-z0-9_]+)`", RegexOptions.CultureInvariant)]
     private static partial Regex Token();
 }
