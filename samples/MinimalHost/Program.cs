@@ -5,6 +5,21 @@ using MinimalHost;
 
 var builder = WebApplication.CreateBuilder(args);
 
+// prometheus-net's default .NET collectors (event counters, meters, its own debug series) print counters
+// without _total and gauges ending in _count, which `promtool check metrics` rejects. The sample leaves
+// them out, keeping the process series, so /api/gateway/metrics is lint-clean; set
+// Metrics:IncludeDotNetCollectors=true to keep them. (Call this before anything uses the registry.)
+if (!builder.Configuration.GetValue<bool>("Metrics:IncludeDotNetCollectors"))
+{
+    Prometheus.Metrics.SuppressDefaultMetrics(new Prometheus.SuppressDefaultMetricOptions
+    {
+        SuppressProcessMetrics = false,
+        SuppressDebugMetrics = true,
+        SuppressEventCounters = true,
+        SuppressMeters = true,
+    });
+}
+
 // No upstream configured for "ai"? Start the embedded demo AI engine and proxy to it.
 WebApplication? demoEngine = null;
 if (string.IsNullOrEmpty(builder.Configuration["HardenedGateway:Proxies:ai:Upstream"]))
@@ -27,7 +42,7 @@ if (!string.IsNullOrEmpty(builder.Configuration["HardenedGateway:Redis:Configura
 builder.Services.AddHttpClient<AiClient>(client => client.BaseAddress = new Uri(builder.Configuration["HardenedGateway:Proxies:ai:Upstream"]!))
     .AddHardenedHandler("ai");
 
-// Metrics and admin endpoints are for the "superuser" policy: Authorization: Bearer <Admin:Token>.
+// Metrics, admin and status-page data endpoints are for the "superuser" policy: Authorization: Bearer <Admin:Token>.
 var token = builder.Configuration["Admin:Token"];
 if (string.IsNullOrEmpty(token))
 {
@@ -41,7 +56,7 @@ builder.Services.AddAuthentication(AdminTokenAuthenticationHandler.SchemeName)
 builder.Services.AddAuthorizationBuilder().AddPolicy("superuser", policy => policy.RequireRole("superuser"));
 builder.Services.AddHardenedGatewayPrometheus(options => options.AuthorizationPolicy = "superuser");
 
-// Degraded while any breaker is open or half-open, or Redis is unavailable (local limits only).
+// GET /healthz answers Degraded (HTTP 200) while any breaker is open or half-open, or Redis is unavailable (local limits only).
 builder.Services.AddHealthChecks().AddHardenedGateway();
 
 var app = builder.Build();
@@ -50,6 +65,7 @@ app.UseAuthorization();
 
 app.MapHardenedGatewayMetrics();   // GET  /api/gateway/metrics                (superuser)
 app.MapHardenedGatewayAdmin();     // GET  /api/gateway/proxies, POST .../{name}/reset (superuser)
+app.MapHardenedGatewayStatusPage(); // GET  /api/gateway/status: the live page (sign in with the admin token); its events (superuser)
 app.MapHealthChecks("/healthz");
 
 app.MapGet("/", () => Results.Text(
@@ -64,6 +80,7 @@ app.MapGet("/", () => Results.Text(
       GET  /api/gateway/metrics            Prometheus metrics   (Authorization: Bearer <admin token>)
       GET  /api/gateway/proxies            breaker and limiter state (same token)
       POST /api/gateway/proxies/ai/reset   close the breaker    (same token)
+      GET  /api/gateway/status             live status page in a browser (sign in with the admin token)
       GET  /healthz                        Degraded while a breaker is open or Redis is unavailable
     """));
 

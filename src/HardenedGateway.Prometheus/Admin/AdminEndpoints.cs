@@ -53,11 +53,14 @@ internal static class AdminEndpoints
         return FlushAsync(context);
     };
 
-    private static void WriteUpstream(Utf8JsonWriter writer, HardenedUpstream upstream)
+    /// <summary>Writes one proxy's admin object; the status page's snapshot (<see cref="StatusSnapshotProducer"/>) writes the same
+    /// object with the live figures of <paramref name="live"/> first.</summary>
+    internal static void WriteUpstream(Utf8JsonWriter writer, HardenedUpstream upstream, ProxyLoadWindow? live = null)
     {
         var breaker = upstream.CircuitBreaker;
         var state = breaker?.State ?? CircuitState.Closed;
         writer.WriteStartObject();
+        live?.WriteProperties(writer);
         writer.WriteString("upstream", upstream.BaseAddress?.OriginalString);
         writer.WriteString("circuitState", state switch
         {

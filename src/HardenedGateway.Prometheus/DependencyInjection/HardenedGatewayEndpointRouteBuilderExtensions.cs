@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Builder;
 
-/// <summary>Maps HardenedGateway's metrics and admin endpoints (package <c>HardenedGateway.Prometheus</c>).</summary>
+/// <summary>Maps HardenedGateway's metrics and admin endpoints and its status page (package <c>HardenedGateway.Prometheus</c>).</summary>
 /// <remarks>
 /// Both require authorization unless the app opts out explicitly: the policy named by
 /// <see cref="HardenedGatewayPrometheusOptions.AuthorizationPolicy"/>, or the default policy when that is
@@ -69,6 +69,57 @@ public static class HardenedGatewayEndpointRouteBuilderExtensions
         group.MapPost("/proxies/{" + AdminEndpoints.NameRouteValue + "}/reset", AdminEndpoints.Reset(registry))
             .WithDisplayName("HardenedGateway admin: reset breaker");
         return Secure(endpoints, group);
+    }
+
+    /// <summary>
+    /// Maps the live status page: <c>GET {pattern}</c> serves one self-contained HTML page (inline style and
+    /// script; nothing is loaded from any other server, so it works on an air-gapped network) that shows every
+    /// proxy live, fed by <c>GET {pattern}/events</c>: server-sent events, one JSON snapshot a second.
+    /// </summary>
+    /// <param name="endpoints">The route builder (the app).</param>
+    /// <param name="pattern">The page's route; the default is <c>/api/gateway/status</c>.</param>
+    /// <param name="adminPrefix">Where <see cref="MapHardenedGatewayAdmin"/> is mapped: the page's reset button posts to
+    /// <c>{adminPrefix}/proxies/{name}/reset</c>. The default is <c>/api/gateway</c>.</param>
+    /// <returns>A builder for further conventions on both endpoints.</returns>
+    /// <remarks>
+    /// <para>
+    /// The events endpoint is secured like the admin endpoints (<see cref="HardenedGatewayPrometheusOptions.AuthorizationPolicy"/>,
+    /// 401 without credentials, 403 without the policy). The page itself holds no data and is served to anyone,
+    /// since a browser cannot send an <c>Authorization</c> header when it navigates: it asks for a token, keeps it
+    /// in the tab's <c>sessionStorage</c>, and reads the events with <c>fetch</c>, sending
+    /// <c>Authorization: Bearer &lt;token&gt;</c>. It is served with a Content-Security-Policy that admits only its
+    /// own inline style and script and connections to its own origin.
+    /// </para>
+    /// <para>
+    /// Each event is <c>{"sequence", "time", "intervalSeconds", "windowSeconds", "proxies": {name: object}}</c>,
+    /// where a proxy's object is its admin object (see <see cref="MapHardenedGatewayAdmin"/>) plus <c>inFlight</c>,
+    /// <c>requestsPerSecond</c>, <c>status429PerSecond</c>, <c>status503PerSecond</c>, <c>status5xxPerSecond</c>,
+    /// <c>p50Seconds</c>, <c>p99Seconds</c> (over the last 10 s, from the request-duration histogram's buckets) and
+    /// <c>loadHistory</c> (requests/s of each of the last 30 s, oldest first). The snapshot is computed once per
+    /// second for all viewers together, and only while at least one is connected.
+    /// </para>
+    /// </remarks>
+    /// <exception cref="InvalidOperationException"><c>AddHardenedProxy</c> was not called.</exception>
+    public static IEndpointConventionBuilder MapHardenedGatewayStatusPage(this IEndpointRouteBuilder endpoints, string pattern = "/api/gateway/status", string adminPrefix = "/api/gateway")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentException.ThrowIfNullOrEmpty(pattern);
+        ArgumentNullException.ThrowIfNull(adminPrefix);
+
+        var services = endpoints.ServiceProvider;
+        var registry = services.GetService<HardenedProxyRegistry>()
+            ?? throw new InvalidOperationException("MapHardenedGatewayStatusPage needs the proxy services: call builder.Services.AddHardenedProxy(...) first.");
+        var lifetime = services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
+        var producer = new StatusSnapshotProducer(registry, services.GetService<TimeProvider>() ?? TimeProvider.System, StatusSnapshotProducer.DefaultInterval);
+        lifetime.ApplicationStopped.Register(producer.Dispose);
+
+        var group = endpoints.MapGroup(pattern);
+        group.MapGet(string.Empty, StatusEndpoints.Page(StatusPageDocument.Load(), pattern, adminPrefix))
+            .WithDisplayName("HardenedGateway status page")
+            .AllowAnonymous();
+        Secure(endpoints, group.MapGet("/events", StatusEndpoints.Events(producer, lifetime.ApplicationStopping))
+            .WithDisplayName("HardenedGateway status events"));
+        return group;
     }
 
     /// <summary>

@@ -167,6 +167,56 @@ public sealed class ProxyMetrics
     /// <summary>Gets the number of status-code blocks.</summary>
     internal int StatusBlockCount => _statusBlocks.Length;
 
+    /// <summary>Gets how many finished requests got a status code from <paramref name="minStatusCode"/> to
+    /// <paramref name="maxStatusCode"/> (both included): the sum of <c>hardened_gateway_requests_total</c> over those codes.</summary>
+    /// <param name="minStatusCode">The lowest code counted; below <see cref="MinStatusCode"/> counts from there.</param>
+    /// <param name="maxStatusCode">The highest code counted; above <see cref="MaxStatusCode"/> counts up to there.</param>
+    /// <returns>The cumulative count; it only grows. Each code is read atomically, the sum is not a snapshot of all codes at one instant.</returns>
+    /// <remarks>Reads without locking or allocating; a reader such as the status page takes deltas of it over time.</remarks>
+    public long GetRequestCount(int minStatusCode, int maxStatusCode)
+    {
+        var first = Math.Max(minStatusCode, MinStatusCode) - MinStatusCode;
+        var last = Math.Min(maxStatusCode, MaxStatusCode) - MinStatusCode;
+        long total = 0;
+        var offset = first;
+        while (offset <= last)
+        {
+            var blockIndex = offset / CodesPerBlock;
+            var blockEnd = Math.Min(last, ((blockIndex + 1) * CodesPerBlock) - 1);
+            if (Volatile.Read(ref _statusBlocks[blockIndex]) is { } block)
+            {
+                for (var index = offset % CodesPerBlock; index <= blockEnd % CodesPerBlock; index++)
+                {
+                    total += Volatile.Read(ref block[index]);
+                }
+            }
+
+            offset = blockEnd + 1;
+        }
+
+        return total;
+    }
+
+    /// <summary>Copies the per-bucket counts of <c>hardened_gateway_request_duration_seconds</c>: one count per bucket of
+    /// <see cref="MetricsCollector.DurationBucketBoundaries"/> (each bucket counts the requests above the previous bound up to its
+    /// own, not cumulatively), then the count above the last bound (+Inf).</summary>
+    /// <param name="destination">Receives <see cref="MetricsCollector.DurationBucketBoundaries"/>.Count + 1 counts.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than that.</exception>
+    /// <remarks>Reads without locking or allocating; a reader such as the status page takes deltas of it over time to estimate recent percentiles.</remarks>
+    public void CopyRequestDurationBucketCounts(Span<long> destination)
+    {
+        var count = DurationHistogram.BucketCount;
+        if (destination.Length < count)
+        {
+            throw new ArgumentException($"The destination holds fewer than {count} counts.", nameof(destination));
+        }
+
+        for (var index = 0; index < count; index++)
+        {
+            destination[index] = RequestDuration.GetBucketCount(index);
+        }
+    }
+
     /// <summary>Gets the count of one error reason.</summary>
     internal long GetErrorCount(GatewayErrorReason reason) => Volatile.Read(ref _errorCounts[(int)reason]);
 
