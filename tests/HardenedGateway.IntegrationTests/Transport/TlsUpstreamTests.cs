@@ -83,6 +83,7 @@ public sealed class TlsUpstreamTests
         var elapsed = Stopwatch.StartNew();
         using var response = await gateway.Client.GetAsync(new Uri("/api/ai/x", UriKind.Relative)).WaitAsync(Bound);
         elapsed.Stop();
+        TestContext.Out.WriteLine($"silent TLS handshake answered 504 after {elapsed.Elapsed.TotalMilliseconds:0} ms (DialTimeout 200 ms + TlsHandshakeTimeout 500 ms)");
 
         var problem = await Problem.ReadAsync(response, HttpStatusCode.GatewayTimeout);
         Assert.Multiple(() =>
