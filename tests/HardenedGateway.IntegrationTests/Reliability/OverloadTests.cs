@@ -72,7 +72,9 @@ public sealed class OverloadTests
     public async Task Get_ThousandClientsQueued_NobodyWaitsBeyondQueueTimeoutPlusMargin()
     {
         var queueTimeout = TimeSpan.FromMilliseconds(500);
-        var margin = TimeSpan.FromMilliseconds(500);
+        // Alone the waits measure 497..549 ms; with the whole suite and other builds on two cores
+        // (load average about 30) the scheduler added up to 0.7 s.
+        var margin = TimeSpan.FromMilliseconds(1500);
         await using var upstream = await HoldingUpstream.StartAsync();
         await using var gateway = await TestGateway.StartAsync(
             GatewaySettings.Proxy(upstream.BaseAddress).With("MaxConcurrent", "5").With("QueueTimeout", "00:00:00.5"),

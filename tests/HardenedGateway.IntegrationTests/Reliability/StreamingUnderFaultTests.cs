@@ -16,17 +16,18 @@ namespace HardenedGateway.IntegrationTests.Reliability;
 [Parallelizable(ParallelScope.Self)]
 public sealed class StreamingUnderFaultTests
 {
-    private const int Events = 4;
-    private static readonly TimeSpan IdleTimeout = TimeSpan.FromMilliseconds(200);
+    private const int Events = 3;
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);
 
     public static IEnumerable<TestCaseData> Toxics()
     {
-        // 16-byte slices 20 ms apart: a 300-byte event takes about 380 ms, each slice well inside 200 ms.
+        // 16-byte slices 20 ms apart: a 1.5 KB event takes about 1.9 s, each slice well inside the 1 s idle timeout
+        // (with room for a loaded machine's late timers).
         yield return new TestCaseData(new Toxic(ToxicKind.Slicer, ToxicStream.Downstream) { SliceSize = 16, SliceDelay = TimeSpan.FromMilliseconds(20) })
             .SetArgDisplayNames("slicer 16 B every 20 ms");
 
-        // 1 KB/s goes out in 51-byte pieces every 50 ms: a 300-byte event takes about 300 ms.
+        // 1 KB/s goes out in 51-byte pieces every 50 ms: a 1.5 KB event takes about 1.5 s.
         yield return new TestCaseData(new Toxic(ToxicKind.Bandwidth, ToxicStream.Downstream) { RateKilobytesPerSecond = 1 })
             .SetArgDisplayNames("bandwidth 1 KB/s");
     }
@@ -53,7 +54,7 @@ public sealed class StreamingUnderFaultTests
         await using var faults = FaultProxy.Start(upstream.BaseAddress);
         faults.Add(toxic);
         await using var gateway = await TestGateway.StartAsync(
-            GatewaySettings.Proxy(faults.BaseAddress).With("StreamIdleTimeout", "00:00:00.2").With("MaxConcurrent", "2").WithBreaker(1, TimeSpan.FromMinutes(1)));
+            GatewaySettings.Proxy(faults.BaseAddress).With("StreamIdleTimeout", "00:00:01").With("MaxConcurrent", "2").WithBreaker(1, TimeSpan.FromMinutes(1)));
         Assert.That(gateway.GetRequiredService<HardenedProxyRegistry>().TryGetUpstream("ai", out var ai), Is.True);
         var pool = gateway.GetRequiredService<BytesPool>();
 
@@ -83,6 +84,6 @@ public sealed class StreamingUnderFaultTests
         });
     }
 
-    /// <summary>An event of about 300 bytes.</summary>
-    private static string Event(int i) => $"data: token {i} {new string((char)('a' + i), 280)}\n\n";
+    /// <summary>An event of about 1.5 KB.</summary>
+    private static string Event(int i) => $"data: token {i} {new string((char)('a' + i), 1500)}\n\n";
 }
