@@ -264,7 +264,7 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
                 Log.ClientAbortedBeforeHeaders(logger, proxyName);
                 break;
             default:
-                Log.UpstreamFailed(logger, proxyName, reason.ToLabel(), error.GetType().Name, error.Message);
+                Log.UpstreamFailed(logger, proxyName, reason.ToLabel(), error.GetType().Name, Describe(error));
                 break;
         }
     }
@@ -277,6 +277,22 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
     {
         var quote = message.IndexOf('\'', StringComparison.Ordinal);
         return quote < 0 ? message : string.Concat(message.AsSpan(0, quote).TrimEnd(" :"), " (the offending bytes are not logged)");
+    }
+
+    /// <summary>
+    /// The message and, when there is one, the innermost cause: HttpClient's own message for a failed TLS
+    /// handshake is "see inner exception", and an operator must read why (an untrusted certificate, a name
+    /// mismatch) in the warning itself.
+    /// </summary>
+    internal static string Describe(Exception error)
+    {
+        var innermost = error;
+        while (innermost.InnerException is { } inner)
+        {
+            innermost = inner;
+        }
+
+        return ReferenceEquals(innermost, error) ? error.Message : $"{error.Message} ({innermost.GetType().Name}: {innermost.Message})";
     }
 
     private static partial class Log
