@@ -14,4 +14,5 @@ internal static class EventIds
     public const int ConfigurationReloaded = 40;
     public const int ConfigurationRejected = 41;
     public const int TransportChangeNeedsRestart = 42;
+    public const int AdaptiveLimitChanged = 50;
 }

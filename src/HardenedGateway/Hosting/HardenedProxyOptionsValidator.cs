@@ -98,6 +98,37 @@ internal sealed class HardenedProxyOptionsValidator : IValidateOptions<HardenedP
             CheckDuration(failures, $"{key}:CircuitBreaker:RecoveryTimeout", breaker.RecoveryTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(24), "1 ms .. 24 h");
             CheckRange(failures, $"{key}:CircuitBreaker:HalfOpenRequests", breaker.HalfOpenRequests, 1, 1000, "1 .. 1000");
         }
+
+        CheckAdaptiveConcurrency(failures, key, proxy);
+    }
+
+    private static void CheckAdaptiveConcurrency(List<string> failures, string proxyKey, ProxyOptions proxy)
+    {
+        var key = proxyKey + ":AdaptiveConcurrency";
+        if (proxy.AdaptiveConcurrency is not { } adaptive)
+        {
+            failures.Add($"{key} must not be null.");
+            return;
+        }
+
+        if (adaptive.Enabled && proxy.MaxConcurrent != 0)
+        {
+            failures.Add($"{key}:Enabled is true and {proxyKey}:MaxConcurrent is {proxy.MaxConcurrent.ToString(CultureInfo.InvariantCulture)}; an adaptive limit replaces the static one, so MaxConcurrent must be 0 or absent.");
+        }
+
+        CheckRange(failures, $"{key}:MinLimit", adaptive.MinLimit, 1, 10_000, "1 .. 10000");
+        CheckRange(failures, $"{key}:MaxLimit", adaptive.MaxLimit, Math.Clamp(adaptive.MinLimit, 1, 10_000), 100_000, $"MinLimit ({adaptive.MinLimit.ToString(CultureInfo.InvariantCulture)}) .. 100000");
+        if (adaptive.InitialLimit is { } initial)
+        {
+            CheckRange(failures, $"{key}:InitialLimit", initial, adaptive.MinLimit, adaptive.MaxLimit, $"MinLimit .. MaxLimit ({adaptive.MinLimit.ToString(CultureInfo.InvariantCulture)} .. {adaptive.MaxLimit.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if (!(adaptive.Tolerance >= 1.1 && adaptive.Tolerance <= 10))
+        {
+            failures.Add($"{key}:Tolerance is {adaptive.Tolerance.ToString(CultureInfo.InvariantCulture)}; allowed: 1.1 .. 10 (a ratio to the no-load latency).");
+        }
+
+        CheckDuration(failures, $"{key}:LatencyTarget", adaptive.LatencyTarget, TimeSpan.Zero, TimeSpan.FromMinutes(10), "0 (off) .. 10 min");
     }
 
     internal static bool IsValidName(string name)

@@ -46,10 +46,14 @@ public sealed class ProxyOptions
     /// <summary>Gets or sets the circuit breaker settings (FR-012).</summary>
     public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
 
+    /// <summary>Gets or sets the adaptive concurrency settings (AC-001, AC-002); off by default.</summary>
+    public AdaptiveConcurrencyOptions AdaptiveConcurrency { get; set; } = new();
+
     internal ProxyOptions Clone()
     {
         var copy = (ProxyOptions)MemberwiseClone();
         copy.CircuitBreaker = CircuitBreaker.Clone();
+        copy.AdaptiveConcurrency = AdaptiveConcurrency.Clone();
         return copy;
     }
 }

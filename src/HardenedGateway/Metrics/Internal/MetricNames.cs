@@ -34,6 +34,9 @@ internal static class MetricNames
     public const string QueueLength = "hardened_gateway_queue_length";
     public const string QueueLengthHelp = "Requests waiting for a concurrency slot.";
 
+    public const string AdaptiveBaseline = "hardened_gateway_adaptive_baseline_seconds";
+    public const string AdaptiveBaselineHelp = "No-load response-header latency the adaptive concurrency controller works from; only for proxies with adaptive concurrency.";
+
     public const string BufferPoolRentedTotal = "hardened_gateway_buffer_pool_rented_total";
     public const string BufferPoolRentedTotalHelp = "Body-copy buffers handed out by the pool, pooled or fallback.";
 
