@@ -58,7 +58,7 @@ internal sealed class AdaptiveLimitController
     /// <summary>A latency cut never goes below this fraction of the limit in one window.</summary>
     internal const double MaxLatencyBackoff = 0.5;
 
-    /// <summary>A cut after which latency fell by less than this fraction got no response.</summary>
+    /// <summary>A cut after which latency stayed within this ratio (either way) got no response.</summary>
     private const double UnresponsiveRatio = 0.9;
 
     private readonly Lock _gate = new();
@@ -86,7 +86,9 @@ internal sealed class AdaptiveLimitController
     private double _previousEpochMin = double.PositiveInfinity;
     private double _recentAtLastCut = double.NaN;
     private bool _lastWindowCut;
+    private bool _probedThisEpoch;
 
+    private long _windowCountTotal;
     private double _baselineSeconds;
     private double _recentSeconds;
 
@@ -128,6 +130,9 @@ internal sealed class AdaptiveLimitController
 
     /// <summary>Gets the mean response-header latency of the last window, in seconds; 0 until the first window.</summary>
     public double RecentSeconds => Volatile.Read(ref _recentSeconds);
+
+    /// <summary>Gets how many sample windows have closed (for tests and diagnostics).</summary>
+    public long WindowCount => Interlocked.Read(ref _windowCountTotal);
 
     /// <summary>Records an answer's response-header latency.</summary>
     /// <param name="sentAt">The timestamp the request was sent to the upstream.</param>
@@ -201,6 +206,7 @@ internal sealed class AdaptiveLimitController
 
     private bool CloseWindowUnsynchronized(long now, out AdaptiveLimitChange change)
     {
+        Interlocked.Increment(ref _windowCountTotal);
         var recent = _windowSum * _secondsPerTick / _windowCount;
         var maxInUse = _windowMaxInUse;
         ResetWindowUnsynchronized();
@@ -214,9 +220,20 @@ internal sealed class AdaptiveLimitController
         }
         else if (now - _epochStart >= _epochTicks)
         {
-            // The epoch saw no window near the baseline in force: measure at the knee once.
-            probeDue = _epochMin > ConfirmingRatio * _previousEpochMin;
-            _previousEpochMin = _epochMin;
+            var confirmed = _epochMin <= ConfirmingRatio * _previousEpochMin;
+            if (!confirmed && !_probedThisEpoch)
+            {
+                // No window near the baseline all epoch: keep it one more epoch and measure at the knee once.
+                probeDue = true;
+                _previousEpochMin = Math.Min(_previousEpochMin, _epochMin);
+            }
+            else
+            {
+                // Confirmed, or a probe already showed the no-load latency is higher now: the older epoch goes.
+                _previousEpochMin = _epochMin;
+            }
+
+            _probedThisEpoch = false;
             _epochMin = double.PositiveInfinity;
             _epochStart = now;
         }
@@ -232,9 +249,10 @@ internal sealed class AdaptiveLimitController
         var cutLastWindow = _lastWindowCut;
         _lastWindowCut = false;
 
-        if (ratio > _tolerance && cutLastWindow && recent >= UnresponsiveRatio * _recentAtLastCut)
+        if (ratio > _tolerance && cutLastWindow && recent >= UnresponsiveRatio * _recentAtLastCut && recent <= _recentAtLastCut / UnresponsiveRatio)
         {
-            // The last cut did not bring latency down: it is not queueing, the no-load latency rose.
+            // The last cut left latency where it was (not lower, and not higher, which would be a load
+            // surge): it is not queueing, the no-load latency rose.
             // Re-learn the baseline now instead of cutting towards the floor.
             _previousEpochMin = double.PositiveInfinity;
             _epochMin = recent;
@@ -261,6 +279,7 @@ internal sealed class AdaptiveLimitController
 
         if (probeDue && ratio > ConfirmingRatio)
         {
+            _probedThisEpoch = true;
             return ApplyUnsynchronized(Math.Max(MinLimit, _estimate / ratio), now, AdaptiveLimitReason.BaselineProbe, out change);
         }
 
