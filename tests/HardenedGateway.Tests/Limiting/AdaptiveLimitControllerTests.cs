@@ -62,16 +62,16 @@ public sealed class AdaptiveLimitControllerTests
     }
 
     [Test]
-    public void OnResponse_LatencyAboveTolerance_CutsTowardsTheKneeAtMostByHalf()
+    public void OnResponse_LatencyAboveTolerance_CutsBackIntoTheGrowthZoneAtMostByHalf()
     {
         var (time, controller, _) = Create(initial: 30, tolerance: 1.5);
         FeedWindow(time, controller, Base, inUse: 4); // baseline; 4 < 15: no growth
 
         FeedWindow(time, controller, Base * 1.6, inUse: 30);
-        Assert.That(controller.Limit, Is.EqualTo(18), "30 / 1.6: the concurrency at which the latency would be back at the baseline");
+        Assert.That(controller.Limit, Is.EqualTo(22), "30 x sqrt(1.5) / 1.6: back to the top of the growth zone");
 
-        FeedWindow(time, controller, Base * 5, inUse: 18);
-        Assert.That(controller.Limit, Is.EqualTo(9), "at most halved per window");
+        FeedWindow(time, controller, Base * 5, inUse: 22);
+        Assert.That(controller.Limit, Is.EqualTo(11), "at most halved per window");
     }
 
     [Test]
@@ -79,19 +79,19 @@ public sealed class AdaptiveLimitControllerTests
     {
         var (time, controller, _) = Create(initial: 30);
         FeedWindow(time, controller, Base, inUse: 4);
-        FeedWindow(time, controller, Base * 2.5, inUse: 30); // halved to 15 now
+        FeedWindow(time, controller, Base * 2.5, inUse: 30); // cut to 30 x sqrt(2) / 2.5 = 16 now
         var windows = controller.WindowCount;
 
         // Answers of requests sent before the cut are slow (the old queue): none of them counts.
         for (var i = 0; i < 50; i++)
         {
             var headersAt = time.GetTimestamp();
-            controller.OnResponse(headersAt - Ticks(time, TimeSpan.FromSeconds(1)), headersAt, 15);
+            controller.OnResponse(headersAt - Ticks(time, TimeSpan.FromSeconds(1)), headersAt, 16);
             time.Advance(TimeSpan.FromMilliseconds(10));
         }
 
         Assert.That(controller.WindowCount, Is.EqualTo(windows));
-        Assert.That(controller.Limit, Is.EqualTo(15));
+        Assert.That(controller.Limit, Is.EqualTo(16));
     }
 
     [Test]

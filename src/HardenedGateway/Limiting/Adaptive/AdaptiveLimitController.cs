@@ -25,10 +25,10 @@ namespace HardenedGateway.Limiting.Adaptive;
 /// </para>
 /// <para>
 /// Decision per window, with ratio = recent / baseline and tolerance T: above T (or above the latency
-/// target) the limit is cut towards the knee, limit / ratio, at most halved per window (Envoy's gradient
-/// minRTT / sampleRTT, clamped like its 0.5 floor); at or below sqrt(T) and with at least half the slots
-/// in use it grows by sqrt(limit) (the headroom of Envoy's controller and Gradient2's queue size); in
-/// between it holds. A failure halves it at once, at most once per recent latency (AIMD's multiplicative
+/// target) the limit is cut back into the growth zone, limit × sqrt(T) / ratio, at most halved per window
+/// (Envoy's gradient minRTT / sampleRTT, clamped like its 0.5 floor); at or below sqrt(T) and with at
+/// least half the slots in use it grows towards limit × sqrt(T) / ratio, by at least 1 and at most
+/// sqrt(limit) (the headroom of Envoy's controller and Gradient2's queue size); in between it holds. A failure halves it at once, at most once per recent latency (AIMD's multiplicative
 /// decrease, one cut per round trip as in TCP). Rejected requests, client aborts and requests that never
 /// reached the upstream are never samples (Netflix issue #176: near-zero latencies of dropped requests
 /// poison the signal).
@@ -63,7 +63,7 @@ internal sealed class AdaptiveLimitController
 
     private readonly Lock _gate = new();
     private readonly Action<int> _applyLimit;
-    private readonly double _secondsPerTick;
+    private readonly double _ticksPerSecond;
     private readonly long _minWindowTicks;
     private readonly long _epochTicks;
     private readonly double _tolerance;
@@ -107,7 +107,7 @@ internal sealed class AdaptiveLimitController
         _tolerance = Math.Max(1.01, options.Tolerance);
         _growBelow = Math.Sqrt(_tolerance);
         _targetSeconds = options.LatencyTarget.TotalSeconds;
-        _secondsPerTick = 1.0 / timeProvider.TimestampFrequency;
+        _ticksPerSecond = timeProvider.TimestampFrequency;
         _minWindowTicks = (long)(MinWindowDuration.TotalSeconds * timeProvider.TimestampFrequency);
         _epochTicks = (long)(BaselineEpoch.TotalSeconds * timeProvider.TimestampFrequency);
         _applyLimit = applyLimit;
@@ -185,7 +185,7 @@ internal sealed class AdaptiveLimitController
         AdaptiveLimitChange change;
         lock (_gate)
         {
-            var spacing = (long)(Math.Max(_recentSeconds, _baselineSeconds) / _secondsPerTick);
+            var spacing = (long)(Math.Max(_recentSeconds, _baselineSeconds) * _ticksPerSecond);
             if (_lastDecrease != long.MinValue && now - _lastDecrease < spacing)
             {
                 // One cut per round trip: the failures of one round answer for the same limit.
@@ -207,7 +207,7 @@ internal sealed class AdaptiveLimitController
     private bool CloseWindowUnsynchronized(long now, out AdaptiveLimitChange change)
     {
         Interlocked.Increment(ref _windowCountTotal);
-        var recent = _windowSum * _secondsPerTick / _windowCount;
+        var recent = (double)_windowSum / _windowCount / _ticksPerSecond;
         var maxInUse = _windowMaxInUse;
         ResetWindowUnsynchronized();
         Volatile.Write(ref _recentSeconds, recent);
@@ -265,7 +265,8 @@ internal sealed class AdaptiveLimitController
 
         if (ratio > _tolerance || overTarget)
         {
-            var factor = ratio > _tolerance ? 1 / ratio : 1;
+            // Back to the top of the growth zone (limit x sqrt(T) / ratio), at most halved per window.
+            var factor = ratio > _tolerance ? _growBelow / ratio : 1;
             if (overTarget)
             {
                 factor = Math.Min(factor, _targetSeconds / recent);
@@ -285,7 +286,9 @@ internal sealed class AdaptiveLimitController
 
         if (ratio <= _growBelow && 2 * maxInUse >= _limit)
         {
-            return ApplyUnsynchronized(Math.Min(MaxLimit, _estimate + Math.Max(1, Math.Sqrt(_estimate))), now, AdaptiveLimitReason.Growth, out change);
+            // Up by sqrt(limit) far below the threshold, by 1 near it: never past the growth zone by more than one step.
+            var grown = Math.Max(_estimate + 1, Math.Min(_estimate + Math.Sqrt(_estimate), _estimate * _growBelow / ratio));
+            return ApplyUnsynchronized(Math.Min(MaxLimit, grown), now, AdaptiveLimitReason.Growth, out change);
         }
 
         change = default;
