@@ -18,6 +18,8 @@ internal static class Program
           gateway --upstream <uri>         AddHardenedProxy host: /bench -> upstream, /_stats
           sse-probe --url <uri>            time to the first server-sent event, as JSON
           report --input <raw.jsonl> --output <results.json> [--markdown <results.md>]
+          adaptive-overload [--seconds N]  simulated engine (C=8, 50 ms) at 8x overload: no limit, static 64,
+                                           static 8, adaptive; goodput, p99 header latency, convergence
 
         Host modes listen on 127.0.0.1 on a free port, print "LISTENING <port>..." once ready, and stop by
         themselves after --maxLifetime seconds (default 3600) or when --parentPid is gone.
@@ -40,6 +42,7 @@ internal static class Program
             "gateway" => await GatewayHost.RunAsync(rest),
             "sse-probe" => await SseProbe.RunAsync(rest),
             "report" => LoadReport.Run(rest),
+            "adaptive-overload" => await AdaptiveOverloadScenario.RunAsync(rest),
             _ => await UnknownModeAsync(args[0]),
         };
     }
