@@ -9,7 +9,9 @@ namespace HardenedGateway.Prometheus;
 /// </summary>
 internal sealed class GaugeBridge : InstrumentBridge
 {
-    private readonly global::Prometheus.Gauge _family;
+    private readonly MetricFactory _factory;
+    private readonly Instrument _instrument;
+    private global::Prometheus.Gauge? _family;
     private readonly HashSet<string> _liveProxies;
     private readonly Dictionary<string, global::Prometheus.Gauge.Child> _children = new(StringComparer.Ordinal);
     private readonly HashSet<string> _reported = new(StringComparer.Ordinal);
@@ -17,10 +19,17 @@ internal sealed class GaugeBridge : InstrumentBridge
     /// <param name="factory">Creates the family.</param>
     /// <param name="instrument">The instrument.</param>
     /// <param name="liveProxies">Collects every proxy a gauge reports: the proxies that exist.</param>
-    public GaugeBridge(MetricFactory factory, Instrument instrument, HashSet<string> liveProxies)
+    /// <param name="createOnFirstSeries">Create the family only when a proxy first reports it, as the core's own text
+    /// shows a family only with a series (the adaptive baseline exists only for adaptive proxies).</param>
+    public GaugeBridge(MetricFactory factory, Instrument instrument, HashSet<string> liveProxies, bool createOnFirstSeries = false)
     {
-        _family = factory.CreateGauge(instrument.Name, instrument.Description ?? instrument.Name, [GatewayMetricNames.ProxyLabel]);
+        _factory = factory;
+        _instrument = instrument;
         _liveProxies = liveProxies;
+        if (!createOnFirstSeries)
+        {
+            _family = CreateFamily();
+        }
     }
 
     public void BeginCollection() => _reported.Clear();
@@ -34,6 +43,7 @@ internal sealed class GaugeBridge : InstrumentBridge
 
         if (!_children.TryGetValue(proxy, out var child))
         {
+            _family ??= CreateFamily();
             child = _family.WithLabels(proxy);
             _children.Add(proxy, child);
         }
@@ -63,4 +73,7 @@ internal sealed class GaugeBridge : InstrumentBridge
             child!.Remove();
         }
     }
+
+    private global::Prometheus.Gauge CreateFamily() =>
+        _factory.CreateGauge(_instrument.Name, _instrument.Description ?? _instrument.Name, [GatewayMetricNames.ProxyLabel]);
 }

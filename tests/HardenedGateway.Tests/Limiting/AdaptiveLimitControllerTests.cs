@@ -68,10 +68,12 @@ public sealed class AdaptiveLimitControllerTests
         FeedWindow(time, controller, Base, inUse: 4); // baseline; 4 < 15: no growth
 
         FeedWindow(time, controller, Base * 1.6, inUse: 30);
+        Assert.That(controller.Limit, Is.EqualTo(30), "one moderately slow window may be a pause of the machine: not yet");
+        FeedWindow(time, controller, Base * 1.6, inUse: 30);
         Assert.That(controller.Limit, Is.EqualTo(22), "30 x sqrt(1.5) / 1.6: back to the top of the growth zone");
 
         FeedWindow(time, controller, Base * 5, inUse: 22);
-        Assert.That(controller.Limit, Is.EqualTo(11), "at most halved per window");
+        Assert.That(controller.Limit, Is.EqualTo(11), "above 2 x tolerance at once, and at most halved per window");
     }
 
     [Test]
@@ -79,7 +81,8 @@ public sealed class AdaptiveLimitControllerTests
     {
         var (time, controller, _) = Create(initial: 30);
         FeedWindow(time, controller, Base, inUse: 4);
-        FeedWindow(time, controller, Base * 2.5, inUse: 30); // cut to 30 x sqrt(2) / 2.5 = 16 now
+        FeedWindow(time, controller, Base * 2.5, inUse: 30);
+        FeedWindow(time, controller, Base * 2.5, inUse: 30); // confirmed: cut to 30 x sqrt(2) / 2.5 = 16 now
         var windows = controller.WindowCount;
 
         // Answers of requests sent before the cut are slow (the old queue): none of them counts.
@@ -132,6 +135,7 @@ public sealed class AdaptiveLimitControllerTests
         FeedWindow(time, controller, Base, inUse: 4);
 
         FeedWindow(time, controller, TimeSpan.FromMilliseconds(80), inUse: 20); // 1.6 x baseline, above the 60 ms target
+        FeedWindow(time, controller, TimeSpan.FromMilliseconds(80), inUse: 20); // twice in a row
 
         Assert.That(controller.Limit, Is.EqualTo(15), "20 x 60 / 80");
     }

@@ -25,7 +25,7 @@ namespace HardenedGateway.Limiting.Adaptive;
 /// </para>
 /// <para>
 /// Decision per window, with ratio = recent / baseline and tolerance T: above T (or above the latency
-/// target) the limit is cut back into the growth zone, limit × sqrt(T) / ratio, at most halved per window
+/// target) in two windows in a row (at once above 2T) the limit is cut back into the growth zone, limit × sqrt(T) / ratio, at most halved per window
 /// (Envoy's gradient minRTT / sampleRTT, clamped like its 0.5 floor); at or below sqrt(T) and with at
 /// least half the slots in use it grows towards limit × sqrt(T) / ratio, by at least 1 and at most
 /// sqrt(limit) (the headroom of Envoy's controller and Gradient2's queue size); in between it holds. A failure halves it at once, at most once per recent latency (AIMD's multiplicative
@@ -87,6 +87,7 @@ internal sealed class AdaptiveLimitController
     private double _recentAtLastCut = double.NaN;
     private bool _lastWindowCut;
     private bool _probedThisEpoch;
+    private bool _cutPending;
 
     private long _windowCountTotal;
     private double _baselineSeconds;
@@ -265,6 +266,17 @@ internal sealed class AdaptiveLimitController
 
         if (ratio > _tolerance || overTarget)
         {
+            var severe = ratio > 2 * _tolerance || (overTarget && recent > 2 * _targetSeconds);
+            if (!severe && !_cutPending)
+            {
+                // One slow window may be a pause of this machine (GC, a busy neighbour), not the upstream:
+                // a moderate rise must show in two windows in a row before the limit is cut. It does not grow meanwhile.
+                _cutPending = true;
+                change = default;
+                return false;
+            }
+
+            _cutPending = false;
             // Back to the top of the growth zone (limit x sqrt(T) / ratio), at most halved per window.
             var factor = ratio > _tolerance ? _growBelow / ratio : 1;
             if (overTarget)
@@ -278,6 +290,7 @@ internal sealed class AdaptiveLimitController
             return ApplyUnsynchronized(Math.Max(MinLimit, _estimate * Math.Max(MaxLatencyBackoff, factor)), now, reason, out change);
         }
 
+        _cutPending = false;
         if (probeDue && ratio > ConfirmingRatio)
         {
             _probedThisEpoch = true;
