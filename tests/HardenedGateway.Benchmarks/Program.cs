@@ -22,6 +22,8 @@ internal static class Program
           ws-latency [--messages N] [--rounds N] [--size B] [--warmup N]
                                            WebSocket round trip: direct vs gateway tunnel vs YARP tunnel, in-process
           report --input <raw.jsonl> --output <results.json> [--markdown <results.md>]
+          adaptive-overload [--seconds N]  simulated engine (C=8, 50 ms) at 8x overload: no limit, static 64,
+                                           static 8, adaptive; goodput, p99 header latency, convergence
 
         Host modes listen on 127.0.0.1 on a free port, print "LISTENING <port>..." once ready, and stop by
         themselves after --maxLifetime seconds (default 3600) or when --parentPid is gone.
@@ -47,6 +49,7 @@ internal static class Program
             "cluster" => await Cluster.ClusterBenchmark.RunAsync(rest),
             "ws-latency" => await WebSocketLatency.RunAsync(rest),
             "report" => LoadReport.Run(rest),
+            "adaptive-overload" => await AdaptiveOverloadScenario.RunAsync(rest),
             _ => await UnknownModeAsync(args[0]),
         };
     }

@@ -110,6 +110,17 @@ internal static class AdminEndpoints
             writer.WriteEndObject();
         }
 
+        if (upstream.Limiter?.GetAdaptiveSnapshot() is { } adaptive)
+        {
+            writer.WriteStartObject("adaptive");
+            writer.WriteNumber("limit", adaptive.Limit);
+            writer.WriteNumber("minLimit", adaptive.MinLimit);
+            writer.WriteNumber("maxLimit", adaptive.MaxLimit);
+            writer.WriteNumber("baselineSeconds", Math.Round(adaptive.BaselineSeconds, 6));
+            writer.WriteNumber("recentSeconds", Math.Round(adaptive.RecentSeconds, 6));
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
     }
 

@@ -10,8 +10,7 @@ namespace HardenedGateway.Prometheus;
 internal sealed class GaugeBridge : InstrumentBridge
 {
     private readonly MetricFactory _factory;
-    private readonly string _name;
-    private readonly string _help;
+    private readonly Instrument _instrument;
     private global::Prometheus.Gauge? _family;
     private readonly HashSet<string> _liveProxies;
     private readonly Dictionary<string, global::Prometheus.Gauge.Child> _children = new(StringComparer.Ordinal);
@@ -20,13 +19,14 @@ internal sealed class GaugeBridge : InstrumentBridge
     /// <param name="factory">Creates the family.</param>
     /// <param name="instrument">The instrument.</param>
     /// <param name="liveProxies">Collects every proxy a gauge reports: the proxies that exist.</param>
+    /// <remarks>
+    /// The family is created with its first series, as the core's own text shows a family only with a series:
+    /// the cluster gauges exist only with HardenedGateway.Redis, the adaptive baseline only for adaptive proxies.
+    /// </remarks>
     public GaugeBridge(MetricFactory factory, Instrument instrument, HashSet<string> liveProxies)
     {
-        // Created on the first series: a gauge no proxy reports (the cluster gauges without HardenedGateway.Redis)
-        // is absent, as in the gateway's own text, rather than an empty family.
         _factory = factory;
-        _name = instrument.Name;
-        _help = instrument.Description ?? instrument.Name;
+        _instrument = instrument;
         _liveProxies = liveProxies;
     }
 
@@ -41,7 +41,7 @@ internal sealed class GaugeBridge : InstrumentBridge
 
         if (!_children.TryGetValue(proxy, out var child))
         {
-            _family ??= _factory.CreateGauge(_name, _help, [GatewayMetricNames.ProxyLabel]);
+            _family ??= CreateFamily();
             child = _family.WithLabels(proxy);
             _children.Add(proxy, child);
         }
@@ -71,4 +71,7 @@ internal sealed class GaugeBridge : InstrumentBridge
             child!.Remove();
         }
     }
+
+    private global::Prometheus.Gauge CreateFamily() =>
+        _factory.CreateGauge(_instrument.Name, _instrument.Description ?? _instrument.Name, [GatewayMetricNames.ProxyLabel]);
 }

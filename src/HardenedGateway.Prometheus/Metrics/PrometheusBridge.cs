@@ -88,8 +88,9 @@ internal sealed class PrometheusBridge : IDisposable
             GatewayMetricNames.ErrorsTotal => new LabelledCounterBridge(_factory, instrument, GatewayMetricNames.ReasonLabel, GatewayMetricNames.ErrorReasonLabels),
             GatewayMetricNames.RequestDuration or GatewayMetricNames.UpstreamDuration => new HistogramBridge(_factory, instrument),
             GatewayMetricNames.BufferPoolRentedTotal or GatewayMetricNames.BufferPoolFallbackTotal => new ObservedCounterBridge(_factory, instrument),
-            // The per-proxy gauges: active requests, breaker state, and the limiter's limit, free slots and queue.
+            // The per-proxy gauges: active requests, breaker state, the limiter's limit, free slots and queue, the adaptive baseline.
             _ when instrument is ObservableGauge<long> => new GaugeBridge(_factory, instrument, _liveProxies),
+            _ when instrument is ObservableGauge<double> => new GaugeBridge(_factory, instrument, _liveProxies),
 
             // An instrument a later core adds is left out until it is mapped here with its labels.
             _ => null,

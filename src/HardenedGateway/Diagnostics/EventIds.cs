@@ -16,4 +16,5 @@ internal static class EventIds
     public const int TransportChangeNeedsRestart = 42;
     public const int TunnelCompleted = 50;
     public const int TunnelUpgradeFailed = 51;
+    public const int AdaptiveLimitChanged = 52;
 }

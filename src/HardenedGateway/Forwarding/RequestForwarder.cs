@@ -87,14 +87,26 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
                 var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
                 var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.HasFired);
                 LogSendFailure(upstream.Name, reason, ex);
-                result = reason == GatewayErrorReason.ClientAborted
-                    ? new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None)
-                    : new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.Failure);
+                if (reason == GatewayErrorReason.ClientAborted)
+                {
+                    result = new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None);
+                }
+                else
+                {
+                    // AC-002: unreachable, timeout, bad response shrink an adaptive limit; a client abort is no sample.
+                    upstream.Limiter?.OnUpstreamFailure();
+                    result = new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.Failure);
+                }
+
                 completed = true;
                 goto Done;
             }
 
-            var upstreamDuration = timeProvider.GetElapsedTime(sendStarted);
+            var headersAt = timeProvider.GetTimestamp();
+            var upstreamDuration = timeProvider.GetElapsedTime(sendStarted, headersAt);
+
+            // AC-002: an adaptive limit learns from the time to first byte, never from how long the body streams.
+            upstream.Limiter?.OnResponseHeaders(sendStarted, headersAt, (int)response.StatusCode);
             using (response)
             {
                 timeout.OnResponseStarted();

@@ -110,6 +110,36 @@ internal sealed class HardenedProxyOptionsValidator : IValidateOptions<HardenedP
             CheckDuration(failures, $"{key}:WebSockets:IdleTimeout", webSockets.IdleTimeout, TimeSpan.Zero, TimeSpan.FromHours(24), "0 (off) .. 24 h");
             CheckDuration(failures, $"{key}:WebSockets:MaxLifetime", webSockets.MaxLifetime, TimeSpan.Zero, TimeSpan.FromDays(7), "0 (off) .. 7 days");
         }
+        CheckAdaptiveConcurrency(failures, key, proxy);
+    }
+
+    private static void CheckAdaptiveConcurrency(List<string> failures, string proxyKey, ProxyOptions proxy)
+    {
+        var key = proxyKey + ":AdaptiveConcurrency";
+        if (proxy.AdaptiveConcurrency is not { } adaptive)
+        {
+            failures.Add($"{key} must not be null.");
+            return;
+        }
+
+        if (adaptive.Enabled && proxy.MaxConcurrent != 0)
+        {
+            failures.Add($"{key}:Enabled is true and {proxyKey}:MaxConcurrent is {proxy.MaxConcurrent.ToString(CultureInfo.InvariantCulture)}; an adaptive limit replaces the static one, so MaxConcurrent must be 0 or absent.");
+        }
+
+        CheckRange(failures, $"{key}:MinLimit", adaptive.MinLimit, 1, 10_000, "1 .. 10000");
+        CheckRange(failures, $"{key}:MaxLimit", adaptive.MaxLimit, Math.Clamp(adaptive.MinLimit, 1, 10_000), 100_000, $"MinLimit ({adaptive.MinLimit.ToString(CultureInfo.InvariantCulture)}) .. 100000");
+        if (adaptive.InitialLimit is { } initial)
+        {
+            CheckRange(failures, $"{key}:InitialLimit", initial, adaptive.MinLimit, adaptive.MaxLimit, $"MinLimit .. MaxLimit ({adaptive.MinLimit.ToString(CultureInfo.InvariantCulture)} .. {adaptive.MaxLimit.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if (!(adaptive.Tolerance >= 1.1 && adaptive.Tolerance <= 10))
+        {
+            failures.Add($"{key}:Tolerance is {adaptive.Tolerance.ToString(CultureInfo.InvariantCulture)}; allowed: 1.1 .. 10 (a ratio to the no-load latency).");
+        }
+
+        CheckDuration(failures, $"{key}:LatencyTarget", adaptive.LatencyTarget, TimeSpan.Zero, TimeSpan.FromMinutes(10), "0 (off) .. 10 min");
     }
 
     /// <summary>CL-001: a cluster budget is a second gate after a local one, which protects the upstream while Redis is away.</summary>
@@ -124,12 +154,12 @@ internal sealed class HardenedProxyOptionsValidator : IValidateOptions<HardenedP
         CheckRange(failures, $"{key}:Cluster:MaxConcurrent", cluster.MaxConcurrent, 0, 100_000, "0 (no cluster budget) .. 100000");
         if (cluster.MaxConcurrent > 0 && !HasLocalLimit(proxy))
         {
-            failures.Add($"{key}:Cluster:MaxConcurrent is {cluster.MaxConcurrent.ToString(CultureInfo.InvariantCulture)} but {key}:MaxConcurrent is {proxy.MaxConcurrent.ToString(CultureInfo.InvariantCulture)}; a cluster budget needs a local limit (MaxConcurrent above 0, the replica's fair share), which protects the upstream while Redis is unavailable.");
+            failures.Add($"{key}:Cluster:MaxConcurrent is {cluster.MaxConcurrent.ToString(CultureInfo.InvariantCulture)} but {key}:MaxConcurrent is {proxy.MaxConcurrent.ToString(CultureInfo.InvariantCulture)}; a cluster budget needs a local limit (MaxConcurrent above 0, the replica's fair share, or AdaptiveConcurrency:Enabled), which protects the upstream while Redis is unavailable.");
         }
     }
 
     /// <summary>Whether the proxy limits its own concurrency; the one place to extend when another local limiter (adaptive) exists.</summary>
-    private static bool HasLocalLimit(ProxyOptions proxy) => proxy.MaxConcurrent > 0;
+    private static bool HasLocalLimit(ProxyOptions proxy) => proxy.MaxConcurrent > 0 || proxy.AdaptiveConcurrency is { Enabled: true };
 
     internal static bool IsValidName(string name)
     {

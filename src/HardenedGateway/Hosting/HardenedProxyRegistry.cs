@@ -219,8 +219,29 @@ public sealed partial class HardenedProxyRegistry : IDisposable
             breaker.StateChanged += (_, change) => Log.CircuitStateChanged(_logger, name, change.PreviousState, change.NewState);
         }
 
+        if (upstream.Limiter?.Adaptive is { } adaptive)
+        {
+            adaptive.LimitChanged = change =>
+            {
+                if (change.IsSignificant)
+                {
+                    var reason = ReasonText(change.Reason);
+                    Log.AdaptiveLimitChanged(_logger, name, change.PreviousLimit, change.NewLimit, change.BaselineSeconds * 1000, change.RecentSeconds * 1000, reason);
+                }
+            };
+        }
+
         return upstream;
     }
+
+    private static string ReasonText(Limiting.Adaptive.AdaptiveLimitReason reason) => reason switch
+    {
+        Limiting.Adaptive.AdaptiveLimitReason.Growth => "latency near the baseline with at least half the slots in use",
+        Limiting.Adaptive.AdaptiveLimitReason.LatencyAboveTolerance => "latency above Tolerance times the baseline",
+        Limiting.Adaptive.AdaptiveLimitReason.LatencyAboveTarget => "latency above LatencyTarget",
+        Limiting.Adaptive.AdaptiveLimitReason.UpstreamFailure => "upstream failure",
+        _ => "baseline probe at the estimated capacity",
+    };
 
     private sealed record Snapshot(HardenedUpstream[] All, HardenedUpstream[] Routes, System.Collections.Immutable.ImmutableHashSet<string> ClientOnly)
     {
@@ -231,6 +252,9 @@ public sealed partial class HardenedProxyRegistry : IDisposable
     {
         [LoggerMessage(EventId = EventIds.CircuitStateChanged, Level = LogLevel.Warning, Message = "Circuit breaker of proxy {ProxyName} changed from {PreviousState} to {CircuitState}.")]
         public static partial void CircuitStateChanged(ILogger logger, string proxyName, CircuitState previousState, CircuitState circuitState);
+
+        [LoggerMessage(EventId = EventIds.AdaptiveLimitChanged, Level = LogLevel.Information, Message = "Adaptive concurrency limit of proxy {ProxyName} changed from {PreviousLimit} to {ConcurrencyLimit}: {Reason} (baseline {BaselineMs:0.###} ms, recent {RecentMs:0.###} ms).")]
+        public static partial void AdaptiveLimitChanged(ILogger logger, string proxyName, int previousLimit, int concurrencyLimit, double baselineMs, double recentMs, string reason);
 
         [LoggerMessage(EventId = EventIds.ConfigurationReloaded, Level = LogLevel.Information, Message = "HardenedGateway configuration reloaded: {ProxyCount} proxies.")]
         public static partial void ConfigurationReloaded(ILogger logger, int proxyCount);

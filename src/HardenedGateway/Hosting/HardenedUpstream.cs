@@ -21,7 +21,9 @@ public sealed class HardenedUpstream
         BaseAddress = Settings.Upstream is null ? null : new Uri(Settings.Upstream, UriKind.Absolute);
         BaseAddressString = Settings.Upstream ?? string.Empty;
         ResponseHeaderTimeout = Settings.ResponseHeaderTimeout ?? transport.ResponseHeaderTimeout;
-        Limiter = Settings.MaxConcurrent > 0 ? new ConcurrencyLimiter(Settings.MaxConcurrent, timeProvider) : null;
+        Limiter = Settings.AdaptiveConcurrency.Enabled
+            ? new ConcurrencyLimiter(Settings.AdaptiveConcurrency, timeProvider)
+            : Settings.MaxConcurrent > 0 ? new ConcurrencyLimiter(Settings.MaxConcurrent, timeProvider) : null;
         CircuitBreaker = Settings.CircuitBreaker.Enabled ? new CircuitBreaker(Settings.CircuitBreaker, timeProvider) : null;
         RetryAfterHeaderValue = Forwarding.ProblemResponses.Seconds(Settings.RetryAfterSeconds);
         UseHttp2 = transport.EnableHttp2 && BaseAddress is { Scheme: "https" };
@@ -38,7 +40,10 @@ public sealed class HardenedUpstream
     /// <summary>Gets the upstream's base URI, or <see langword="null"/> for a client-only upstream without one.</summary>
     public Uri? BaseAddress { get; }
 
-    /// <summary>Gets the concurrency limiter, or <see langword="null"/> when <see cref="ProxyOptions.MaxConcurrent"/> is 0.</summary>
+    /// <summary>
+    /// Gets the concurrency limiter, or <see langword="null"/> when <see cref="ProxyOptions.MaxConcurrent"/> is 0 and
+    /// <see cref="ProxyOptions.AdaptiveConcurrency"/> is off. With adaptive concurrency its limit moves by itself.
+    /// </summary>
     public ConcurrencyLimiter? Limiter { get; }
 
     /// <summary>Gets the circuit breaker, or <see langword="null"/> when it is not enabled.</summary>
@@ -72,7 +77,8 @@ public sealed class HardenedUpstream
         UseHttp2 == (transport.EnableHttp2 && BaseAddress is { Scheme: "https" }) &&
         Settings.CircuitBreaker.SameAs(other.CircuitBreaker) &&
         Settings.Cluster.SameAs(other.Cluster) &&
-        Settings.WebSockets.SameAs(other.WebSockets);
+        Settings.WebSockets.SameAs(other.WebSockets) &&
+        Settings.AdaptiveConcurrency.SameAs(other.AdaptiveConcurrency);
 
     /// <summary>Gets the whole seconds to send in <c>Retry-After</c> with a circuit rejection: until half-open, rounded up, at least 1.</summary>
     internal int CircuitRetryAfterSeconds()

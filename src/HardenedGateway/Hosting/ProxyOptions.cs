@@ -50,6 +50,8 @@ public sealed class ProxyOptions
     public ClusterOptions Cluster { get; set; } = new();
     /// <summary>Gets or sets the WebSocket tunnel settings (WS-001, WS-002); off by default.</summary>
     public WebSocketTunnelOptions WebSockets { get; set; } = new();
+    /// <summary>Gets or sets the adaptive concurrency settings (AC-001, AC-002); off by default.</summary>
+    public AdaptiveConcurrencyOptions AdaptiveConcurrency { get; set; } = new();
 
     internal ProxyOptions Clone()
     {
@@ -57,6 +59,7 @@ public sealed class ProxyOptions
         copy.CircuitBreaker = CircuitBreaker.Clone();
         copy.Cluster = Cluster.Clone();
         copy.WebSockets = WebSockets.Clone();
+        copy.AdaptiveConcurrency = AdaptiveConcurrency.Clone();
         return copy;
     }
 }

@@ -78,6 +78,12 @@ internal sealed class HardenedHttpHandler(Func<HardenedUpstream> resolveUpstream
         {
             var callerCanceled = cancellationToken.IsCancellationRequested;
             var reason = OutcomeClassifier.ClassifySendFailure(ex, callerCanceled, !callerCanceled && timeout.IsCancellationRequested);
+            if (reason != GatewayErrorReason.ClientAborted)
+            {
+                // AC-002: the same adaptive limit as the proxy route learns from typed clients' failures.
+                upstream.Limiter?.OnUpstreamFailure();
+            }
+
             exchange.End(
                 reason == GatewayErrorReason.ClientAborted ? 499 : ProblemResponses.StatusFor(reason),
                 reason,
@@ -95,7 +101,9 @@ internal sealed class HardenedHttpHandler(Func<HardenedUpstream> resolveUpstream
         }
 
         timeout.CancelAfter(Timeout.InfiniteTimeSpan);
-        exchange.HeadersReceived((int)response.StatusCode, timeProvider.GetElapsedTime(sendStarted));
+        var headersAt = timeProvider.GetTimestamp();
+        upstream.Limiter?.OnResponseHeaders(sendStarted, headersAt, (int)response.StatusCode);
+        exchange.HeadersReceived((int)response.StatusCode, timeProvider.GetElapsedTime(sendStarted, headersAt));
         response.Content = new ObservedContent(response.Content, exchange);
         return response;
     }

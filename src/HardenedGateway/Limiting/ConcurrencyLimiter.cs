@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using HardenedGateway.Forwarding;
+using HardenedGateway.Limiting.Adaptive;
 
 namespace HardenedGateway;
 
@@ -14,6 +16,12 @@ namespace HardenedGateway;
 /// (<see cref="IsEnabled"/> is <see langword="false"/>).
 /// </para>
 /// <para>
+/// The same type serves a static limit and an adaptive one (<see cref="ProxyOptions.AdaptiveConcurrency"/>):
+/// an adaptive limiter's <see cref="MaxConcurrent"/> is moved by its controller from the upstream's
+/// response-header latency and failures. When the limit falls below the slots in use, nobody is cut
+/// off: new requests wait or are rejected until enough slots come back.
+/// </para>
+/// <para>
 /// <c>System.Threading.RateLimiting.ConcurrencyLimiter</c> was considered: it allocates a lease
 /// object on every acquire and takes a lock even when a permit is free, which this hot path avoids.
 /// </para>
@@ -26,7 +34,9 @@ public sealed class ConcurrencyLimiter
 
     private readonly TimeProvider _timeProvider;
     private readonly LinkedList<Waiter> _waiters = new();
-    private int _available;
+    private readonly AdaptiveLimitController? _controller;
+    private int _limit;
+    private int _inUse;
     private int _waiterCount;
 
     /// <summary>Initializes a new instance of the <see cref="ConcurrencyLimiter"/> class.</summary>
@@ -34,25 +44,48 @@ public sealed class ConcurrencyLimiter
     /// <param name="timeProvider">The clock for acquire timeouts; <see langword="null"/> takes <see cref="TimeProvider.System"/>.</param>
     public ConcurrencyLimiter(int maxConcurrent, TimeProvider? timeProvider = null)
     {
-        MaxConcurrent = Math.Max(0, maxConcurrent);
-        _available = MaxConcurrent;
+        _limit = Math.Max(0, maxConcurrent);
+        IsEnabled = _limit > 0;
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
-    /// <summary>Gets the most holders at once; 0 when the limiter is disabled.</summary>
-    public int MaxConcurrent { get; }
+    /// <summary>Initializes a new adaptive limiter whose limit its controller moves (AC-001).</summary>
+    /// <param name="adaptive">The validated adaptive settings.</param>
+    /// <param name="timeProvider">The clock for acquire timeouts and latency samples.</param>
+    internal ConcurrencyLimiter(AdaptiveConcurrencyOptions adaptive, TimeProvider? timeProvider = null)
+    {
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _controller = new AdaptiveLimitController(adaptive, _timeProvider, SetLimit);
+        _limit = _controller.Limit;
+        IsEnabled = true;
+    }
+
+    /// <summary>Gets the most holders at once (for an adaptive limiter, the current limit); 0 when the limiter is disabled.</summary>
+    public int MaxConcurrent => Volatile.Read(ref _limit);
 
     /// <summary>Gets a value indicating whether the limiter limits anything.</summary>
-    public bool IsEnabled => MaxConcurrent > 0;
+    public bool IsEnabled { get; }
 
     /// <summary>Gets the number of free slots (<see cref="int.MaxValue"/> when disabled).</summary>
-    public int Available => IsEnabled ? Math.Max(0, Volatile.Read(ref _available)) : int.MaxValue;
+    public int Available => IsEnabled ? Math.Max(0, Volatile.Read(ref _limit) - Volatile.Read(ref _inUse)) : int.MaxValue;
 
     /// <summary>Gets the number of slots held.</summary>
-    public int InUse => IsEnabled ? MaxConcurrent - Math.Max(0, Volatile.Read(ref _available)) : 0;
+    public int InUse => Volatile.Read(ref _inUse);
 
     /// <summary>Gets the number of callers waiting for a slot.</summary>
     public int QueueLength => Volatile.Read(ref _waiterCount);
+
+    /// <summary>Gets a value indicating whether the limit adapts by itself (<see cref="ProxyOptions.AdaptiveConcurrency"/>).</summary>
+    public bool IsAdaptive => _controller is not null;
+
+    /// <summary>Reads the state of an adaptive limit.</summary>
+    /// <returns>The state, or <see langword="null"/> for a static limit.</returns>
+    public AdaptiveConcurrencySnapshot? GetAdaptiveSnapshot() => _controller is { } controller
+        ? new AdaptiveConcurrencySnapshot(controller.Limit, controller.MinLimit, controller.MaxLimit, controller.BaselineSeconds, controller.RecentSeconds)
+        : null;
+
+    /// <summary>Gets the adaptive controller, or <see langword="null"/> for a static limit.</summary>
+    internal AdaptiveLimitController? Adaptive => _controller;
 
     /// <summary>Takes a slot if one is free, without waiting and without allocating.</summary>
     /// <returns><see langword="true"/> if a slot was taken; the caller must then call <see cref="Release"/> once.</returns>
@@ -63,16 +96,16 @@ public sealed class ConcurrencyLimiter
             return true;
         }
 
-        var available = Volatile.Read(ref _available);
-        while (available > 0)
+        var inUse = Volatile.Read(ref _inUse);
+        while (inUse < Volatile.Read(ref _limit))
         {
-            var seen = Interlocked.CompareExchange(ref _available, available - 1, available);
-            if (seen == available)
+            var seen = Interlocked.CompareExchange(ref _inUse, inUse + 1, inUse);
+            if (seen == inUse)
             {
                 return true;
             }
 
-            available = seen;
+            inUse = seen;
         }
 
         return false;
@@ -132,21 +165,21 @@ public sealed class ConcurrencyLimiter
             return;
         }
 
-        var available = Volatile.Read(ref _available);
+        var inUse = Volatile.Read(ref _inUse);
         while (true)
         {
-            if (available >= MaxConcurrent)
+            if (inUse <= 0)
             {
                 throw new InvalidOperationException($"Release was called more often than a slot was acquired (MaxConcurrent = {MaxConcurrent}).");
             }
 
-            var seen = Interlocked.CompareExchange(ref _available, available + 1, available);
-            if (seen == available)
+            var seen = Interlocked.CompareExchange(ref _inUse, inUse - 1, inUse);
+            if (seen == inUse)
             {
                 break;
             }
 
-            available = seen;
+            inUse = seen;
         }
 
         // Dekker-style pairing with WaitForSlot: either a waiter that registered itself sees the freed
@@ -199,7 +232,45 @@ public sealed class ConcurrencyLimiter
         Interlocked.Decrement(ref _waiterCount);
     }
 
-    private void ReleaseWithoutHandOff() => Interlocked.Increment(ref _available);
+    private void ReleaseWithoutHandOff() => Interlocked.Decrement(ref _inUse);
+
+    /// <summary>
+    /// Records an upstream answer's response headers (AC-002): 500/502/503/504 are failures, other 4xx
+    /// are neither (a fast 404 or 401 never ran the model), everything else is a latency sample.
+    /// Does nothing for a static limit.
+    /// </summary>
+    internal void OnResponseHeaders(long sentAt, long headersAt, int statusCode)
+    {
+        if (_controller is not { } controller)
+        {
+            return;
+        }
+
+        if (OutcomeClassifier.IsFailureStatus(statusCode))
+        {
+            controller.OnFailure(headersAt);
+        }
+        else if (statusCode < 400)
+        {
+            controller.OnResponse(sentAt, headersAt, Volatile.Read(ref _inUse));
+        }
+    }
+
+    /// <summary>Records an upstream failure before headers (unreachable, timeout, bad response). Does nothing for a static limit.</summary>
+    internal void OnUpstreamFailure() => _controller?.OnFailure(_timeProvider.GetTimestamp());
+
+    /// <summary>Moves the limit (called by the controller, in order); a raised limit serves waiters at once.</summary>
+    private void SetLimit(int limit)
+    {
+        Interlocked.Exchange(ref _limit, limit);
+        if (Volatile.Read(ref _waiterCount) != 0)
+        {
+            lock (_waiters)
+            {
+                HandOffUnsynchronized();
+            }
+        }
+    }
 
     /// <summary>Called by a waiter whose timeout or cancellation fired; false if it was already served.</summary>
     private bool TryAbandon(Waiter waiter)

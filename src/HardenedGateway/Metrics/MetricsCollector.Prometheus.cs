@@ -27,6 +27,7 @@ public sealed partial class MetricsCollector
         RenderProxyGauges(builder, proxies, ProxyGauge.QueueLength);
         RenderProxyGauges(builder, proxies, ProxyGauge.ClusterInFlight);
         RenderProxyGauges(builder, proxies, ProxyGauge.ClusterDegraded);
+        RenderAdaptiveBaselines(builder, proxies);
         RenderUnlabelledCounter(builder, MetricNames.BufferPoolRentedTotal, MetricNames.BufferPoolRentedTotalHelp, _bytesPool?.RentCount ?? 0);
         RenderUnlabelledCounter(builder, MetricNames.BufferPoolFallbackTotal, MetricNames.BufferPoolFallbackTotalHelp, _bytesPool?.FallbackCount ?? 0);
         RenderProxyGauges(builder, proxies, ProxyGauge.TunnelsActive);
@@ -167,6 +168,30 @@ public sealed partial class MetricsCollector
             builder.StartSample(name, proxy.LabelSet);
             builder.Append("} ");
             builder.Append(value);
+            builder.EndLine();
+        }
+    }
+
+    /// <summary>The baseline gauge exists only for proxies with an adaptive limit (AC-001).</summary>
+    private static void RenderAdaptiveBaselines(PrometheusTextBuilder builder, ProxyMetrics[] proxies)
+    {
+        var headerWritten = false;
+        foreach (var proxy in proxies)
+        {
+            if (proxy.EnabledLimiter?.Adaptive is not { } adaptive)
+            {
+                continue;
+            }
+
+            if (!headerWritten)
+            {
+                builder.WriteFamilyHeader(MetricNames.AdaptiveBaseline, MetricNames.AdaptiveBaselineHelp, Gauge);
+                headerWritten = true;
+            }
+
+            builder.StartSample(MetricNames.AdaptiveBaseline, proxy.LabelSet);
+            builder.Append("} ");
+            builder.Append(adaptive.BaselineSeconds);
             builder.EndLine();
         }
     }

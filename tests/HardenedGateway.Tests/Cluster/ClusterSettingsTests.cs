@@ -23,7 +23,7 @@ public sealed class ClusterSettingsTests
 
         Assert.That(Failures(proxy), Is.EqualTo(new[]
         {
-            $"{Key}:Cluster:MaxConcurrent is 10 but {Key}:MaxConcurrent is 0; a cluster budget needs a local limit (MaxConcurrent above 0, the replica's fair share), which protects the upstream while Redis is unavailable.",
+            $"{Key}:Cluster:MaxConcurrent is 10 but {Key}:MaxConcurrent is 0; a cluster budget needs a local limit (MaxConcurrent above 0, the replica's fair share, or AdaptiveConcurrency:Enabled), which protects the upstream while Redis is unavailable.",
         }));
     }
 
@@ -45,6 +45,16 @@ public sealed class ClusterSettingsTests
         proxy.MaxConcurrent = 4;
         proxy.Cluster.MaxConcurrent = 10;
         proxy.Cluster.ShareCircuitBreaker = true;
+
+        Assert.That(Failures(proxy), Is.Empty);
+    }
+
+    [Test]
+    public void Validate_ClusterBudgetWithAdaptiveLocalLimit_Succeeds()
+    {
+        var proxy = Proxy();
+        proxy.AdaptiveConcurrency.Enabled = true;
+        proxy.Cluster.MaxConcurrent = 10;
 
         Assert.That(Failures(proxy), Is.Empty);
     }

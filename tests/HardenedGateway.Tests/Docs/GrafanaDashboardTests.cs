@@ -29,6 +29,7 @@ public sealed partial class GrafanaDashboardTests
         "hardened_gateway_buffer_pool_rented_total",
         "hardened_gateway_buffer_pool_fallback_total",
         "hardened_gateway_tunnels_active",
+        "hardened_gateway_adaptive_baseline_seconds",
     ];
 
     private static readonly string[] Histograms = ["hardened_gateway_request_duration_seconds", "hardened_gateway_upstream_duration_seconds"];

@@ -25,6 +25,8 @@ public sealed class PromtoolValidationTests
         using var collector = new MetricsCollector(bytesPool: pool);
         var ai = collector.ForProxy("ai", new ConcurrencyLimiter(5), breaker);
         var odd = collector.ForProxy("we\"ird\\name\nline", null, null);
+        var adaptive = new ConcurrencyLimiter(new AdaptiveConcurrencyOptions { Enabled = true, InitialLimit = 4 }, new FakeTimeProvider());
+        collector.ForProxy("adaptive", adaptive, null);
         ai.RequestStarted();
         ai.RecordRequest(200, GatewayErrorReason.None, TimeSpan.FromMilliseconds(42), TimeSpan.FromMilliseconds(40));
         ai.RecordRequest(503, GatewayErrorReason.CircuitOpen, TimeSpan.FromTicks(3), null);

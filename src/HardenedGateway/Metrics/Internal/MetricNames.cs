@@ -39,6 +39,8 @@ internal static class MetricNames
 
     public const string ClusterDegraded = "hardened_gateway_cluster_degraded";
     public const string ClusterDegradedHelp = "1 while the proxy falls back to its local limit because the cluster coordinator (Redis) is unavailable.";
+    public const string AdaptiveBaseline = "hardened_gateway_adaptive_baseline_seconds";
+    public const string AdaptiveBaselineHelp = "No-load response-header latency the adaptive concurrency controller works from; only for proxies with adaptive concurrency.";
 
     public const string BufferPoolRentedTotal = "hardened_gateway_buffer_pool_rented_total";
     public const string BufferPoolRentedTotalHelp = "Body-copy buffers handed out by the pool, pooled or fallback.";
