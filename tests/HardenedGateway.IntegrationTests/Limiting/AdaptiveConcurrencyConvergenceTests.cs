@@ -49,7 +49,7 @@ public sealed class AdaptiveConcurrencyConvergenceTests
         }
 
         // The limit moved from 1: each move of 10 % or more is one Information event with its numbers and why.
-        var changes = gateway.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 50).ToList();
+        var changes = gateway.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 52).ToList();
         Assert.That(changes, Is.Not.Empty);
         var first = changes[0];
         Assert.Multiple(() =>
