@@ -13,11 +13,15 @@ internal static class Program
         usage: HardenedGateway.Benchmarks <mode> [options]
 
           bench [BenchmarkDotNet args]     micro-benchmarks, e.g. bench --filter '*'
-          upstream [--listeners N]         Kestrel upstream: /small /download /upload /slow?ms=N /sse, /_conns
+          upstream [--listeners N]         Kestrel upstream: /small /download /upload /slow?ms=N /sse /fail, /_conns
           yarp --upstream <uri>            YARP 2.3.0 host: /bench/{**rest} -> upstream, /_stats
+                                           (--overload true: /shed with ConcurrencyLimiter, /open with a 503 middleware)
           gateway --upstream <uri>         AddHardenedProxy host: /bench -> upstream, /_stats
+                                           (--overload true: /shed with MaxConcurrent --cap, /open with an open breaker)
           sse-probe --url <uri>            time to the first server-sent event, as JSON
+          overload-probe --url <uri>       closed-loop latency probe, admitted and rejected apart (--connections, --seconds)
           report --input <raw.jsonl> --output <results.json> [--markdown <results.md>]
+          overload-report --input <raw.jsonl> --output <results.json> [--markdown <results.md>]
 
         Host modes listen on 127.0.0.1 on a free port, print "LISTENING <port>..." once ready, and stop by
         themselves after --maxLifetime seconds (default 3600) or when --parentPid is gone.
@@ -39,7 +43,9 @@ internal static class Program
             "yarp" => await YarpHost.RunAsync(rest),
             "gateway" => await GatewayHost.RunAsync(rest),
             "sse-probe" => await SseProbe.RunAsync(rest),
+            "overload-probe" => await OverloadProbe.RunAsync(rest),
             "report" => LoadReport.Run(rest),
+            "overload-report" => OverloadReport.Run(rest),
             _ => await UnknownModeAsync(args[0]),
         };
     }
