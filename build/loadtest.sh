@@ -47,6 +47,8 @@ usage: build/loadtest.sh [options]
   --connections N      closed-loop connections in the overloaded runs (default 256, of which
                        --probe-connections are the probe's)
   --probe-connections N (default 16)
+  --baseline REF       also run the gateway built from git REF (a commit, tag or branch) as target
+                       gateway-baseline, to measure what a change bought in the same run
   --help
 Environment: DOTNET_gcServer (default 1, as ASP.NET Core apps), any DOTNET_* knob, passed to every host.
 EOF
@@ -65,6 +67,7 @@ cap=8
 hold_ms=50
 overload_conns=256
 probe_conns=16
+baseline=""
 while (($#)); do
   case $1 in
     --full) mode=full ;;
@@ -82,6 +85,7 @@ while (($#)); do
     --hold-ms) hold_ms=$2; shift ;;
     --connections) overload_conns=$2; shift ;;
     --probe-connections) probe_conns=$2; shift ;;
+    --baseline) baseline=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -146,7 +150,9 @@ start_host() {
   local name=$1
   shift
   local log="$out/logs/$name.log"
-  dotnet "$dll" "$@" --parentPid $$ --maxLifetime "$max_lifetime" >"$log" 2>&1 &
+  local host_dll=$dll
+  [[ $name == gateway-baseline ]] && host_dll=$baseline_dll
+  dotnet "$host_dll" "$@" --parentPid $$ --maxLifetime "$max_lifetime" >"$log" 2>&1 &
   local pid=$!
   children+=("$pid")
   local deadline=$((SECONDS + 60))
@@ -222,6 +228,19 @@ if ((build)); then
   fi
 fi
 
+baseline_dll=""
+if [[ -n $baseline ]]; then
+  ((overload)) || { echo "--baseline works with --overload" >&2; exit 2; }
+  baseline_root="$root/artifacts/baseline"
+  rm -rf "$baseline_root"
+  mkdir -p "$baseline_root"
+  echo "building the baseline $baseline in $baseline_root" >&2
+  git -C "$root" archive "$baseline" | tar -x -C "$baseline_root"
+  dotnet build "$baseline_root/tests/HardenedGateway.Benchmarks/HardenedGateway.Benchmarks.csproj" -c Release -nologo -v:quiet >"$root/artifacts/baseline-build.log" 2>&1 ||
+    { cat "$root/artifacts/baseline-build.log" >&2; exit 1; }
+  baseline_dll="$baseline_root/tests/HardenedGateway.Benchmarks/bin/Release/net10.0/HardenedGateway.Benchmarks.dll"
+fi
+
 rm -rf "$out"
 mkdir -p "$out/logs"
 mv "$root/artifacts/loadtest-build.log" "$out/logs/build.log" 2>/dev/null || true
@@ -270,13 +289,15 @@ measure_overload() {
 run_overload() {
   local targets=(yarp gateway)
   [[ $control != none ]] && targets+=("$control-control")
+  [[ -n $baseline ]] && targets+=(gateway-baseline)
   start_host upstream upstream --listeners "${#targets[@]}"
   local upstream_ports
   read -ra upstream_ports <<<"${host_ports[upstream]}"
   local i target kind
   for i in "${!targets[@]}"; do
     target=${targets[$i]}
-    start_host "$target" "${target%-control}" --upstream "http://127.0.0.1:${upstream_ports[$((i + 1))]}/" --overload true --cap "$cap"
+    local host_mode=${target%-control}
+    start_host "$target" "${host_mode%-baseline}" --upstream "http://127.0.0.1:${upstream_ports[$((i + 1))]}/" --overload true --cap "$cap"
   done
 
   local hold="slow?ms=$hold_ms" wrk_conns=$((overload_conns - probe_conns))

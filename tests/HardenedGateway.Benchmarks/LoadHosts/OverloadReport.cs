@@ -18,6 +18,7 @@ internal static class OverloadReport
 {
     private const string Yarp = "yarp";
     private const string ControlSuffix = "-control";
+    private const string Baseline = "gateway-baseline";
 
     /// <summary>The figures compared with YARP's (kind, metric, lower is better).</summary>
     private static readonly (string Kind, string Metric, bool LowerIsBetter)[] Compared =
@@ -87,6 +88,22 @@ internal static class OverloadReport
             ratios[target] = perMetric;
         }
 
+        // What a change bought: the gateway against the same scenario built from an earlier commit (--baseline).
+        var baselineRatios = new JsonObject();
+        if (targets.Contains(Baseline))
+        {
+            foreach (var target in targets.Where(target => target.StartsWith("gateway", StringComparison.Ordinal) && target != Baseline))
+            {
+                var perMetric = new JsonObject();
+                foreach (var (kind, metric, _) in Compared)
+                {
+                    perMetric[$"{kind}.{metric}"] = Statistics(rounds.Select(round => Value(target, round, kind, metric) / Value(Baseline, round, kind, metric)));
+                }
+
+                baselineRatios[target] = perMetric;
+            }
+        }
+
         var drift = new JsonObject();
         foreach (var control in targets.Where(target => target.EndsWith(ControlSuffix, StringComparison.Ordinal)))
         {
@@ -118,6 +135,7 @@ internal static class OverloadReport
             ["targets"] = new JsonArray(targets.Select(target => (JsonNode)JsonValue.Create(target)).ToArray()),
             ["medians"] = summary,
             ["ratiosToYarpPerRound"] = ratios,
+            ["ratiosToBaselinePerRound"] = baselineRatios,
             ["driftPercent"] = drift,
             ["runs"] = new JsonArray(runs.Select(run => (JsonNode)run.Raw.DeepClone()).ToArray()),
         };
@@ -125,7 +143,7 @@ internal static class OverloadReport
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         File.WriteAllText(output, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
-        var markdown = Markdown(targets, summary, ratios, drift, configuration, machine);
+        var markdown = Markdown(targets, summary, ratios, baselineRatios, drift, configuration, machine);
         if (configuration["markdown"] is { } markdownPath)
         {
             File.WriteAllText(markdownPath, markdown);
@@ -188,7 +206,7 @@ internal static class OverloadReport
         return new RunRecord(raw["target"]!.GetValue<string>(), raw["round"]!.GetValue<int>(), raw["kind"]!.GetValue<string>(), metrics, raw);
     }
 
-    private static string Markdown(List<string> targets, JsonObject summary, JsonObject ratios, JsonObject drift, IConfiguration configuration, string machine)
+    private static string Markdown(List<string> targets, JsonObject summary, JsonObject ratios, JsonObject baselineRatios, JsonObject drift, IConfiguration configuration, string machine)
     {
         var culture = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
@@ -214,6 +232,19 @@ internal static class OverloadReport
         foreach (var target in targets)
         {
             text.AppendLine(culture, $"| {target} | {Cell(summary, target, "small", "requestsPerSecond", "N0")} | {RatioCell(ratios, target, "small", "requestsPerSecond")} | {Cell(summary, target, "small", "cpuUsPerAnswer", "N1")} | {RatioCell(ratios, target, "small", "cpuUsPerAnswer")} | {Cell(summary, target, "small", "allocatedBytesPerAnswer", "N0")} | {RatioCell(ratios, target, "small", "allocatedBytesPerAnswer")} |");
+        }
+
+        if (baselineRatios.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("Against the baseline build (--baseline), per round: median [min..max] of the ratio:");
+            text.AppendLine();
+            text.AppendLine("| target | " + string.Join(" | ", Compared.Select(metric => $"{metric.Kind} {metric.Metric}")) + " |");
+            text.AppendLine("| --- | " + string.Join(" | ", Compared.Select(_ => "---:")) + " |");
+            foreach (var (target, _) in baselineRatios)
+            {
+                text.AppendLine(culture, $"| {target} | {string.Join(" | ", Compared.Select(metric => RatioCell(baselineRatios, target, metric.Kind, metric.Metric)))} |");
+            }
         }
 
         if (drift.Count > 0)
