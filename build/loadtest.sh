@@ -156,7 +156,7 @@ start_host() {
   local pid=$!
   children+=("$pid")
   local deadline=$((SECONDS + 60))
-  until grep -q '^LISTENING ' "$log"; do
+  until grep -qs '^LISTENING ' "$log"; do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "$name exited before listening:" >&2
       cat "$log" >&2

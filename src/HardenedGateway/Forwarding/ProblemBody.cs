@@ -35,11 +35,23 @@ internal sealed class ProblemBody
     /// <summary>Gets the bytes from the closing quote of the trace id to the end.</summary>
     public byte[] Suffix { get; }
 
+    /// <summary>Writes the whole body with <paramref name="traceId"/> into <paramref name="destination"/>, which holds at least <see cref="Length"/> bytes.</summary>
+    public void CopyTo(ReadOnlySpan<byte> traceId, Span<byte> destination)
+    {
+        Prefix.CopyTo(destination);
+        traceId.CopyTo(destination[Prefix.Length..]);
+        Suffix.CopyTo(destination[(Prefix.Length + traceId.Length)..]);
+    }
+
+    /// <summary>Gets the length of the body with a trace id of <paramref name="traceIdLength"/> bytes.</summary>
+    public int Length(int traceIdLength) => Prefix.Length + traceIdLength + Suffix.Length;
+
     /// <summary>Gets the cached body for these fields, building it on first use.</summary>
+    /// <remarks>Title and detail follow from the status and reason in every caller, so they are not part of the key (no long strings hashed per answer).</remarks>
     public static ProblemBody For(int status, string title, string detail, string proxyName, string? reasonLabel) =>
-        Cache.TryGetValue(new Key(proxyName, status, title, detail, reasonLabel), out var body)
+        Cache.TryGetValue(new Key(proxyName, status, reasonLabel), out var body)
             ? body
-            : Cache.GetOrAdd(new Key(proxyName, status, title, detail, reasonLabel), static key => Create(key));
+            : Cache.GetOrAdd(new Key(proxyName, status, reasonLabel), static (key, texts) => Create(key, texts.Title, texts.Detail), (Title: title, Detail: detail));
 
     /// <summary>
     /// Writes the trace id the body carries (<c>Activity.Current?.Id ?? TraceIdentifier</c>) as UTF-8,
@@ -51,22 +63,24 @@ internal sealed class ProblemBody
         var activity = Activity.Current;
         if (activity is { IdFormat: ActivityIdFormat.W3C })
         {
-            // Activity.Id of a W3C activity, as the runtime builds it: 00-<trace id>-<span id>-<flags>, lower-case hex.
-            Span<byte> raw = stackalloc byte[16];
+            // Activity.Id of a W3C activity, as the runtime builds it: 00-<trace id>-<span id>-<flags>.
+            // The ids keep their lower-case hex strings, so nothing is parsed or allocated here.
             "00-"u8.CopyTo(destination);
-            activity.TraceId.CopyTo(raw);
-            Convert.TryToHexStringLower(raw, destination[3..], out var written);
-            var length = 3 + written;
+            var length = 3 + CopyAscii(activity.TraceId.ToHexString(), destination[3..]);
             destination[length++] = (byte)'-';
-            activity.SpanId.CopyTo(raw[..8]);
-            Convert.TryToHexStringLower(raw[..8], destination[length..], out written);
-            length += written;
+            length += CopyAscii(activity.SpanId.ToHexString(), destination[length..]);
             var recorded = (activity.ActivityTraceFlags & ActivityTraceFlags.Recorded) != 0;
             (recorded ? "-01"u8 : "-00"u8).CopyTo(destination[length..]);
             return length + 3;
         }
 
         return CopyPlain(activity?.Id ?? context.TraceIdentifier, destination);
+    }
+
+    private static int CopyAscii(string hex, Span<byte> destination)
+    {
+        System.Text.Ascii.FromUtf16(hex, destination, out var written);
+        return written;
     }
 
     /// <summary>Copies an id made only of characters the JSON writer never escapes; -1 otherwise.</summary>
@@ -91,12 +105,12 @@ internal sealed class ProblemBody
         return id.Length;
     }
 
-    private static ProblemBody Create(Key key)
+    private static ProblemBody Create(Key key, string title, string detail)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
         {
-            ProblemResponses.WriteProblemObject(writer, key.Status, key.Title, key.Detail, key.ProxyName, key.ReasonLabel, Placeholder);
+            ProblemResponses.WriteProblemObject(writer, key.Status, title, detail, key.ProxyName, key.ReasonLabel, Placeholder);
         }
 
         var bytes = buffer.WrittenSpan;
@@ -104,5 +118,5 @@ internal sealed class ProblemBody
         return new ProblemBody(bytes[..(at + 1)].ToArray(), bytes[(at + 1 + Placeholder.Length)..].ToArray());
     }
 
-    private readonly record struct Key(string ProxyName, int Status, string Title, string Detail, string? ReasonLabel);
+    private readonly record struct Key(string ProxyName, int Status, string? ReasonLabel);
 }

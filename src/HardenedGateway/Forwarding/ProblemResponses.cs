@@ -87,8 +87,9 @@ internal static class ProblemResponses
         }
 
         // Issue 16: the body is fixed per proxy and reason but for the trace id, so it is built once and
-        // copied; with its Content-Length set and no flush here, Kestrel sends headers and body in one
-        // write when the request ends, instead of a chunked body and a second write for its last chunk.
+        // copied. With its Content-Length set and the response started first, the bytes go straight
+        // behind the headers in Kestrel's output (no chunked framing, no buffering of a body written
+        // before the headers) and leave in one write when the request ends; no flush of our own.
         Span<byte> traceId = stackalloc byte[ProblemBody.MaxTraceIdLength];
         var traceIdLength = ProblemBody.FormatTraceId(context, traceId);
         if (traceIdLength < 0)
@@ -98,15 +99,27 @@ internal static class ProblemResponses
         }
 
         var body = ProblemBody.For(status, title, detail, proxyName, reasonLabel);
-        var length = body.Prefix.Length + traceIdLength + body.Suffix.Length;
+        var length = body.Length(traceIdLength);
         response.ContentLength = length;
+        var start = response.StartAsync();
+        if (!start.IsCompletedSuccessfully)
+        {
+            var copy = new byte[length];
+            body.CopyTo(traceId[..traceIdLength], copy);
+            return WriteAfterStartAsync(start, response, copy);
+        }
+
         var writer = response.BodyWriter;
-        var destination = writer.GetSpan(length);
-        body.Prefix.CopyTo(destination);
-        traceId[..traceIdLength].CopyTo(destination[body.Prefix.Length..]);
-        body.Suffix.CopyTo(destination[(body.Prefix.Length + traceIdLength)..]);
+        body.CopyTo(traceId[..traceIdLength], writer.GetSpan(length));
         writer.Advance(length);
         return Task.CompletedTask;
+    }
+
+    private static async Task WriteAfterStartAsync(Task start, HttpResponse response, byte[] body)
+    {
+        await start.ConfigureAwait(false);
+        body.CopyTo(response.BodyWriter.GetSpan(body.Length));
+        response.BodyWriter.Advance(body.Length);
     }
 
     /// <summary>Writes the body field by field: for a trace id the cached body cannot hold as it is.</summary>
