@@ -7,6 +7,8 @@
 #
 #   build/loadtest.sh                 quick mode: about 2.5 minutes with 3 targets, 3 with 4
 #   build/loadtest.sh --full          the specification's 5-minute 1,000 req/s run (T061) and longer runs
+#   build/loadtest.sh --overload      the overload scenario (issues 16 and 10): the cost of saying no
+#                                     against YARP + ASP.NET Core's ConcurrencyLimiter; about 5 minutes
 #   build/loadtest.sh --help          every option
 #
 # Needs the .NET SDK; installs wrk (and curl) with apt-get when missing. Only 127.0.0.1 traffic.
@@ -33,6 +35,20 @@ usage: build/loadtest.sh [options]
   --no-build           use the existing Release build
   --rate N             fixed rate in requests/s (default 1000)
   --rate-seconds N     length of each fixed-rate run (default 5, --full 300)
+  --overload           the overload scenario instead: an upstream that holds every request --hold-ms,
+                       a cap of --cap, --connections closed-loop connections (wrk plus a latency probe)
+                       against the gateway (MaxConcurrent = cap, and a proxy whose breaker is open),
+                       YARP with the rate-limiting middleware's ConcurrencyLimiter (and a 503
+                       middleware), and a control instance; reports admitted/s, rejected/s, CPU per
+                       answer, admitted p50/p99 apart from the rejections, and the unloaded p99
+  --overload-seconds N length of each overloaded run (default 10)
+  --cap N              the limit of both limiters (default 8)
+  --hold-ms N          how long the upstream holds each request (default 50)
+  --connections N      closed-loop connections in the overloaded runs (default 256, of which
+                       --probe-connections are the probe's)
+  --probe-connections N (default 16)
+  --baseline REF       also run the gateway built from git REF (a commit, tag or branch) as target
+                       gateway-baseline, to measure what a change bought in the same run
   --help
 Environment: DOTNET_gcServer (default 1, as ASP.NET Core apps), any DOTNET_* knob, passed to every host.
 EOF
@@ -45,6 +61,13 @@ gateway=auto
 build=1
 rate=1000
 rate_seconds=""
+overload=0
+overload_s=10
+cap=8
+hold_ms=50
+overload_conns=256
+probe_conns=16
+baseline=""
 while (($#)); do
   case $1 in
     --full) mode=full ;;
@@ -56,6 +79,13 @@ while (($#)); do
     --no-build) build=0 ;;
     --rate) rate=$2; shift ;;
     --rate-seconds) rate_seconds=$2; shift ;;
+    --overload) overload=1 ;;
+    --overload-seconds) overload_s=$2; shift ;;
+    --cap) cap=$2; shift ;;
+    --hold-ms) hold_ms=$2; shift ;;
+    --connections) overload_conns=$2; shift ;;
+    --probe-connections) probe_conns=$2; shift ;;
+    --baseline) baseline=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -82,11 +112,13 @@ export DOTNET_gcServer=${DOTNET_gcServer:-1}
 
 children=()
 current=""
+side=""
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
   [[ -n $current ]] && kill -TERM "$current" 2>/dev/null || true
+  [[ -n $side ]] && kill -TERM "$side" 2>/dev/null || true
   local pid
   for pid in "${children[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${children[@]}"; do
@@ -118,11 +150,13 @@ start_host() {
   local name=$1
   shift
   local log="$out/logs/$name.log"
-  dotnet "$dll" "$@" --parentPid $$ --maxLifetime "$max_lifetime" >"$log" 2>&1 &
+  local host_dll=$dll
+  [[ $name == gateway-baseline ]] && host_dll=$baseline_dll
+  dotnet "$host_dll" "$@" --parentPid $$ --maxLifetime "$max_lifetime" >"$log" 2>&1 &
   local pid=$!
   children+=("$pid")
   local deadline=$((SECONDS + 60))
-  until grep -q '^LISTENING ' "$log"; do
+  until grep -qs '^LISTENING ' "$log"; do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "$name exited before listening:" >&2
       cat "$log" >&2
@@ -171,6 +205,10 @@ fi
 if [[ $control == auto ]]; then
   if [[ $gateway == on ]]; then control=gateway; else control=yarp; fi
 fi
+if ((overload)) && [[ $gateway != on ]]; then
+  echo "--overload needs the gateway" >&2
+  exit 2
+fi
 if [[ $control != none && $control != yarp && $control != gateway ]]; then
   echo "--control takes gateway, yarp or none" >&2
   exit 2
@@ -190,11 +228,130 @@ if ((build)); then
   fi
 fi
 
+baseline_dll=""
+if [[ -n $baseline ]]; then
+  ((overload)) || { echo "--baseline works with --overload" >&2; exit 2; }
+  baseline_root="$root/artifacts/baseline"
+  rm -rf "$baseline_root"
+  mkdir -p "$baseline_root"
+  echo "building the baseline $baseline in $baseline_root" >&2
+  git -C "$root" archive "$baseline" | tar -x -C "$baseline_root"
+  dotnet build "$baseline_root/tests/HardenedGateway.Benchmarks/HardenedGateway.Benchmarks.csproj" -c Release -nologo -v:quiet >"$root/artifacts/baseline-build.log" 2>&1 ||
+    { cat "$root/artifacts/baseline-build.log" >&2; exit 1; }
+  baseline_dll="$baseline_root/tests/HardenedGateway.Benchmarks/bin/Release/net10.0/HardenedGateway.Benchmarks.dll"
+fi
+
 rm -rf "$out"
 mkdir -p "$out/logs"
 mv "$root/artifacts/loadtest-build.log" "$out/logs/build.log" 2>/dev/null || true
 raw="$out/raw.jsonl"
 : >"$raw"
+
+# --- the overload scenario (--overload) ------------------------------------------------------------
+
+# Runs wrk (WRK_CONNS closed-loop connections, when above 0) and the latency probe (PROBE_CONNS)
+# side by side against URL for SECONDS, with the target's CPU time and allocations around both, and
+# appends one JSON line. The probe times admitted and rejected answers apart; wrk cannot.
+measure_overload() {
+  local round=$1 target=$2 kind=$3 wrk_conns=$4 probe_conns_now=$5 url=$6 seconds=$7
+  local pid=${host_pid[$target]} stats_url="http://127.0.0.1:${host_ports[$target]}/_stats"
+  local stats_before stats_after ticks_before ticks_after
+  stats_before=$(curl -sf --max-time 5 "$stats_url?reset=true" || echo null)
+  ticks_before=$(cpu_ticks "$pid")
+
+  local log="$out/logs/$round-$target-$kind.txt" probe_log="$out/logs/$round-$target-$kind-probe.txt"
+  : >"$log"
+  if ((wrk_conns > 0)); then
+    # 2 s longer than the probe, which needs up to a second or so to start: its window lies inside wrk's.
+    timeout --kill-after=5 $((seconds + 60)) wrk -t2 -c"$wrk_conns" -d"$((seconds + 2))s" --timeout 5s -s "$lua/report.lua" "$url" >"$log" 2>&1 &
+    side=$!
+  fi
+  if ((probe_conns_now > 0)); then
+    bounded $((seconds + 60)) dotnet "$dll" overload-probe --url "$url" --connections "$probe_conns_now" --seconds "$seconds" >"$probe_log" 2>&1 ||
+      echo "warning: $target $kind probe exited with $?" >&2
+  fi
+  if [[ -n $side ]]; then
+    wait "$side" || echo "warning: $target $kind wrk exited with $?" >&2
+    side=""
+  fi
+
+  ticks_after=$(cpu_ticks "$pid")
+  stats_after=$(curl -sf --max-time 5 "$stats_url" || echo null)
+  local wrk_json probe_json
+  wrk_json=$(sed -n 's/^WRKJSON //p' "$log" | tail -n 1)
+  probe_json=""
+  [[ -f $probe_log ]] && probe_json=$(sed -n 's/^PROBEJSON //p' "$probe_log" | tail -n 1)
+  printf '{"round":%d,"target":"%s","kind":"%s","wrk":%s,"probe":%s,"statsBefore":%s,"statsAfter":%s,"proxyCpuTicks":%d,"clkTck":%d}\n' \
+    "$round" "$target" "$kind" "${wrk_json:-null}" "${probe_json:-null}" "${stats_before:-null}" "${stats_after:-null}" \
+    $((ticks_after - ticks_before)) "$(getconf CLK_TCK)" >>"$raw"
+}
+
+run_overload() {
+  local targets=(yarp gateway)
+  [[ $control != none ]] && targets+=("$control-control")
+  [[ -n $baseline ]] && targets+=(gateway-baseline)
+  start_host upstream upstream --listeners "${#targets[@]}"
+  local upstream_ports
+  read -ra upstream_ports <<<"${host_ports[upstream]}"
+  local i target kind
+  for i in "${!targets[@]}"; do
+    target=${targets[$i]}
+    local host_mode=${target%-control}
+    start_host "$target" "${host_mode%-baseline}" --upstream "http://127.0.0.1:${upstream_ports[$((i + 1))]}/" --overload true --cap "$cap"
+  done
+
+  local hold="slow?ms=$hold_ms" wrk_conns=$((overload_conns - probe_conns))
+  local load_average
+  load_average=$(cut -d' ' -f1-3 /proc/loadavg)
+  local started=$SECONDS
+  echo "overload scenario: targets ${targets[*]}; cap $cap, upstream holds $hold_ms ms, $overload_conns connections; $rounds rounds; load average $load_average; warming up" >&2
+  for target in "${targets[@]}"; do
+    local base="http://127.0.0.1:${host_ports[$target]}"
+    bounded 60 wrk -t2 -c64 -d"${warmup_s}s" -s "$lua/report.lua" "$base/bench/small" >"$out/logs/warmup-$target.txt" 2>&1 || true
+    bounded 60 wrk -t2 -c"$wrk_conns" -d"${warmup_s}s" -s "$lua/report.lua" "$base/shed/$hold" >>"$out/logs/warmup-$target.txt" 2>&1 || true
+    bounded 60 wrk -t2 -c"$wrk_conns" -d"${warmup_s}s" -s "$lua/report.lua" "$base/open/$hold" >>"$out/logs/warmup-$target.txt" 2>&1 || true
+    bounded 60 dotnet "$dll" overload-probe --url "$base/shed/$hold" --connections "$cap" --seconds 2 >>"$out/logs/warmup-$target.txt" 2>&1 || true
+  done
+
+  local round order
+  for ((round = 1; round <= rounds; round++)); do
+    echo "round $round/$rounds ($((SECONDS - started)) s)" >&2
+    order=()
+    for ((i = 0; i < ${#targets[@]}; i++)); do
+      order+=("${targets[$(((i + round - 1) % ${#targets[@]}))]}")
+    done
+    for kind in small unloaded shed open; do
+      for target in "${order[@]}"; do
+        local base="http://127.0.0.1:${host_ports[$target]}"
+        sleep 0.5 # the previous run's connections close
+        case $kind in
+          # A proxied request's cost, the figure a rejection is compared with (issue 10).
+          small) measure_overload "$round" "$target" small 64 0 "$base/bench/small" "$small_s" ;;
+          # The probe alone with as many connections as the cap: every request admitted.
+          unloaded) measure_overload "$round" "$target" unloaded 0 "$cap" "$base/shed/$hold" "$unloaded_s" ;;
+          shed) measure_overload "$round" "$target" shed "$wrk_conns" "$probe_conns" "$base/shed/$hold" "$overload_s" ;;
+          open) measure_overload "$round" "$target" open "$wrk_conns" "$probe_conns" "$base/open/$hold" "$overload_s" ;;
+        esac
+      done
+    done
+  done
+  echo "measured in $((SECONDS - started)) s; load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+  local commit settings
+  commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  settings="cap ${cap}, upstream holds ${hold_ms} ms, ${overload_conns} closed-loop connections (${wrk_conns} wrk + ${probe_conns} probe) ${overload_s} s; unloaded: probe with ${cap} connections ${unloaded_s} s; small: 64 connections ${small_s} s; rounds: ${rounds}; DOTNET_gcServer=${DOTNET_gcServer}"
+  dotnet "$dll" overload-report --input "$raw" --output "$out/results.json" --markdown "$out/results.md" \
+    --commit "$commit" --settings "$settings" --loadAverage "$load_average"
+  echo >&2
+  echo "results: $out/results.json, $out/results.md; raw runs: $raw; logs: $out/logs" >&2
+}
+
+if ((overload)); then
+  unloaded_s=5
+  [[ $mode == full ]] && unloaded_s=10
+  run_overload
+  exit 0
+fi
 
 # --- targets ---------------------------------------------------------------------------------------
 

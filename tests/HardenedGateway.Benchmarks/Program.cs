@@ -13,9 +13,11 @@ internal static class Program
         usage: HardenedGateway.Benchmarks <mode> [options]
 
           bench [BenchmarkDotNet args]     micro-benchmarks, e.g. bench --filter '*'
-          upstream [--listeners N]         Kestrel upstream: /small /download /upload /slow?ms=N /sse, /_conns
+          upstream [--listeners N]         Kestrel upstream: /small /download /upload /slow?ms=N /sse /fail, /_conns
           yarp --upstream <uri>            YARP 2.3.0 host: /bench/{**rest} -> upstream, /_stats
+                                           (--overload true: /shed with ConcurrencyLimiter, /open with a 503 middleware)
           gateway --upstream <uri>         AddHardenedProxy host: /bench -> upstream, /_stats
+                                           (--overload true: /shed with MaxConcurrent --cap, /open with an open breaker)
           sse-probe --url <uri>            time to the first server-sent event, as JSON
           slow-upstream                    Kestrel upstream for build/cluster-demo.sh: /api/ai/*?ms=N, /_max
           cluster [--requests N]           the cluster budget's cost and its Redis fallback (starts redis-server)
@@ -24,6 +26,8 @@ internal static class Program
           report --input <raw.jsonl> --output <results.json> [--markdown <results.md>]
           adaptive-overload [--seconds N]  simulated engine (C=8, 50 ms) at 8x overload: no limit, static 64,
                                            static 8, adaptive; goodput, p99 header latency, convergence
+          overload-probe --url <uri>       closed-loop latency probe, admitted and rejected apart (--connections, --seconds)
+          overload-report --input <raw.jsonl> --output <results.json> [--markdown <results.md>]
 
         Host modes listen on 127.0.0.1 on a free port, print "LISTENING <port>..." once ready, and stop by
         themselves after --maxLifetime seconds (default 3600) or when --parentPid is gone.
@@ -50,6 +54,8 @@ internal static class Program
             "ws-latency" => await WebSocketLatency.RunAsync(rest),
             "report" => LoadReport.Run(rest),
             "adaptive-overload" => await AdaptiveOverloadScenario.RunAsync(rest),
+            "overload-probe" => await OverloadProbe.RunAsync(rest),
+            "overload-report" => OverloadReport.Run(rest),
             _ => await UnknownModeAsync(args[0]),
         };
     }

@@ -12,7 +12,7 @@ namespace HardenedGateway;
 /// circuit, a probe failure re-opens it, and an abandoned probe frees its slot.
 /// </para>
 /// <para>
-/// Admission in the closed state takes no lock and allocates nothing; every transition happens
+/// Admission in the closed state, and rejection while open before the recovery timeout, take no lock and allocate nothing; every transition happens
 /// under one lock and raises <see cref="StateChanged"/> after the lock is released.
 /// </para>
 /// </remarks>
@@ -65,7 +65,7 @@ public sealed class CircuitBreaker
     {
         get
         {
-            if (_state == CircuitState.Open)
+            if (_state == CircuitState.Open && !IsCoolingDown())
             {
                 CircuitStateChangedEventArgs? change;
                 lock (_lock)
@@ -110,6 +110,15 @@ public sealed class CircuitBreaker
         {
             permit = new CircuitPermit(Volatile.Read(ref _generation), isProbe: false);
             return true;
+        }
+
+        // Issue 16: an open circuit before its recovery timeout rejects without the lock, which every
+        // shed request would otherwise contend for. A transition racing with this read is benign: the
+        // answer is the one this request would have had an instant earlier.
+        if (_state == CircuitState.Open && IsCoolingDown())
+        {
+            permit = default;
+            return false;
         }
 
         CircuitStateChangedEventArgs? change;
@@ -271,6 +280,9 @@ public sealed class CircuitBreaker
 
     private bool IsCurrentProbeUnsynchronized(CircuitPermit permit) =>
         _state == CircuitState.HalfOpen && permit.Generation == _generation;
+
+    /// <summary>Whether the recovery timeout of the latest opening is still running; meaningful while the state reads open.</summary>
+    private bool IsCoolingDown() => _timeProvider.GetElapsedTime(Volatile.Read(ref _openedAt)) < _recoveryTimeout;
 
     private CircuitStateChangedEventArgs? TryHalfOpenUnsynchronized() =>
         _state == CircuitState.Open && _timeProvider.GetElapsedTime(_openedAt) >= _recoveryTimeout

@@ -12,6 +12,8 @@ internal static class ProblemResponses
 
     private static readonly string[] CachedSeconds = CreateCachedSeconds();
 
+    private static FormattedSeconds? LastFormattedSeconds;
+
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
@@ -29,8 +31,24 @@ internal static class ProblemResponses
     };
 
     /// <summary>Formats whole seconds for <c>Retry-After</c>; the common values are cached strings.</summary>
-    public static string Seconds(int seconds) =>
-        (uint)seconds < (uint)CachedSeconds.Length ? CachedSeconds[seconds] : seconds.ToString(CultureInfo.InvariantCulture);
+    public static string Seconds(int seconds)
+    {
+        if ((uint)seconds < (uint)CachedSeconds.Length)
+        {
+            return CachedSeconds[seconds];
+        }
+
+        // A long RecoveryTimeout counts down one second at a time: every 503 of that second shares one string.
+        var last = Volatile.Read(ref LastFormattedSeconds);
+        if (last is not null && last.Seconds == seconds)
+        {
+            return last.Text;
+        }
+
+        last = new FormattedSeconds(seconds, seconds.ToString(CultureInfo.InvariantCulture));
+        Volatile.Write(ref LastFormattedSeconds, last);
+        return last.Text;
+    }
 
     /// <summary>Writes a problem response. The response must not have started.</summary>
     public static Task WriteAsync(HttpContext context, GatewayErrorReason reason, string proxyName, string? retryAfterSeconds = null, string? circuitState = null) =>
@@ -52,12 +70,12 @@ internal static class ProblemResponses
         return WriteCoreAsync(context, status, title, detail, proxyName, reasonLabel: null, retryAfterSeconds: null, circuitState: null);
     }
 
-    private static Task<System.IO.Pipelines.FlushResult> WriteCoreAsync(HttpContext context, int status, string title, string detail, string proxyName, string? reasonLabel, string? retryAfterSeconds, string? circuitState)
+    private static Task WriteCoreAsync(HttpContext context, int status, string title, string detail, string proxyName, string? reasonLabel, string? retryAfterSeconds, string? circuitState)
     {
         var response = context.Response;
         response.StatusCode = status;
-        response.ContentType = ContentType;
         var headers = response.Headers;
+        headers.ContentType = ContentType;
         headers.CacheControl = "no-store";
         if (retryAfterSeconds is not null)
         {
@@ -69,8 +87,55 @@ internal static class ProblemResponses
             headers["X-Circuit-Breaker"] = circuitState;
         }
 
+        // Issue 16: the body is fixed per proxy and reason but for the trace id, so it is built once and
+        // copied. With its Content-Length set and the response started first, the bytes go straight
+        // behind the headers in Kestrel's output (no chunked framing, no buffering of a body written
+        // before the headers) and leave in one write when the request ends; no flush of our own.
+        Span<byte> traceId = stackalloc byte[ProblemBody.MaxTraceIdLength];
+        var traceIdLength = ProblemBody.FormatTraceId(context, traceId);
+        if (traceIdLength < 0)
+        {
+            WriteWithJsonWriter(response, status, title, detail, proxyName, reasonLabel, Activity.Current?.Id ?? context.TraceIdentifier);
+            return Task.CompletedTask;
+        }
+
+        var body = ProblemBody.For(status, title, detail, proxyName, reasonLabel);
+        var length = body.Length(traceIdLength);
+        response.ContentLength = length;
+        var start = response.StartAsync();
+        if (!start.IsCompletedSuccessfully)
+        {
+            var copy = new byte[length];
+            body.CopyTo(traceId[..traceIdLength], copy);
+            return WriteAfterStartAsync(start, response, copy);
+        }
+
+        var writer = response.BodyWriter;
+        body.CopyTo(traceId[..traceIdLength], writer.GetSpan(length));
+        writer.Advance(length);
+        return Task.CompletedTask;
+    }
+
+    private static async Task WriteAfterStartAsync(Task start, HttpResponse response, byte[] body)
+    {
+        await start.ConfigureAwait(false);
+        body.CopyTo(response.BodyWriter.GetSpan(body.Length));
+        response.BodyWriter.Advance(body.Length);
+    }
+
+    /// <summary>Writes the body field by field: for a trace id the cached body cannot hold as it is.</summary>
+    private static void WriteWithJsonWriter(HttpResponse response, int status, string title, string detail, string proxyName, string? reasonLabel, string traceId)
+    {
         var writer = t_writer ??= new Utf8JsonWriter(response.BodyWriter, new JsonWriterOptions { SkipValidation = true });
         writer.Reset(response.BodyWriter);
+        WriteProblemObject(writer, status, title, detail, proxyName, reasonLabel, traceId);
+        writer.Flush();
+        writer.Reset();
+    }
+
+    /// <summary>The problem object, in the one field order every gateway answer has.</summary>
+    internal static void WriteProblemObject(Utf8JsonWriter writer, int status, string title, string detail, string proxyName, string? reasonLabel, string traceId)
+    {
         writer.WriteStartObject();
         writer.WriteString("type", TypeFor(status));
         writer.WriteString("title", title);
@@ -82,11 +147,8 @@ internal static class ProblemResponses
             writer.WriteString("reason", reasonLabel);
         }
 
-        writer.WriteString("traceId", Activity.Current?.Id ?? context.TraceIdentifier);
+        writer.WriteString("traceId", traceId);
         writer.WriteEndObject();
-        writer.Flush();
-        writer.Reset();
-        return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
     }
 
     private static string TypeFor(int status) => status switch
@@ -138,6 +200,8 @@ internal static class ProblemResponses
 
         return values;
     }
+
+    private sealed record FormattedSeconds(int Seconds, string Text);
 
     /// <summary>The state names sent in <c>X-Circuit-Breaker</c>.</summary>
     public static string HeaderValue(CircuitState state) => state == CircuitState.HalfOpen ? "half-open" : "open";

@@ -33,12 +33,20 @@ internal static class LoadHostCommon
     }
 
     /// <summary>Starts the app, prints <c>LISTENING &lt;port&gt;...</c>, and runs until stopped, orphaned or past its lifetime.</summary>
-    public static async Task<int> RunAsync(WebApplication app, IReadOnlyList<ListenOptions> listeners)
+    /// <param name="app">The app.</param>
+    /// <param name="listeners">Its listeners; their bound ports are printed.</param>
+    /// <param name="afterStart">Runs once the app listens and before the ready line (the overload scenario trips a breaker there).</param>
+    public static async Task<int> RunAsync(WebApplication app, IReadOnlyList<ListenOptions> listeners, Func<int, Task>? afterStart = null)
     {
         var maxLifetime = TimeSpan.FromSeconds(app.Configuration.GetValue("maxLifetime", 3600));
         var parentPid = app.Configuration.GetValue<int?>("parentPid");
 
         await app.StartAsync();
+        if (afterStart is not null)
+        {
+            await afterStart(listeners[0].IPEndPoint!.Port);
+        }
+
         var ports = string.Join(' ', listeners.Select(listener => listener.IPEndPoint!.Port));
         Console.WriteLine($"LISTENING {ports}");
         Console.Out.Flush();

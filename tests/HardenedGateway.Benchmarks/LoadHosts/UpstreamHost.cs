@@ -17,7 +17,8 @@ namespace HardenedGateway.Benchmarks.LoadHosts;
 /// Port 0 of the list is for the harness itself (<c>GET /_conns</c>), so its reads never count
 /// against a target. Endpoints: <c>GET /small</c> (small JSON), <c>GET /download</c> (1 MiB),
 /// <c>POST /upload</c> (reads the body, answers its length), <c>GET /slow?ms=N</c>,
-/// <c>GET /sse?events=N&amp;intervalMs=M</c> (the first event at once, then one every M ms).
+/// <c>GET /sse?events=N&amp;intervalMs=M</c> (the first event at once, then one every M ms),
+/// <c>GET /fail</c> (500, to trip a breaker).
 /// </remarks>
 internal static class UpstreamHost
 {
@@ -53,6 +54,11 @@ internal static class UpstreamHost
         app.MapPost("/upload", UploadAsync);
         app.MapGet("/slow", SlowAsync);
         app.MapGet("/sse", ServerSentEventsAsync);
+        app.MapGet("/fail", static context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            return Task.CompletedTask;
+        });
         app.MapGet("/_conns", context =>
         {
             var counts = Enumerable.Range(0, connections.Length).Select(i => Interlocked.Read(ref connections[i]));
