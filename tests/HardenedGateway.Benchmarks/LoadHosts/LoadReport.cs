@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
+using static HardenedGateway.Benchmarks.LoadHosts.ReportCommon;
 
 namespace HardenedGateway.Benchmarks.LoadHosts;
 
@@ -16,19 +15,11 @@ internal static class LoadReport
 {
     private const string Direct = "direct";
     private const string Yarp = "yarp";
-    private const string ControlSuffix = "-control";
 
     public static int Run(string[] args)
     {
-        var configuration = new ConfigurationBuilder().AddCommandLine(args).Build();
-        var input = configuration["input"] ?? throw new ArgumentException("--input <raw.jsonl> is required");
-        var output = configuration["output"] ?? throw new ArgumentException("--output <results.json> is required");
-        var markdownPath = configuration["markdown"];
-
-        var runs = File.ReadLines(input)
-            .Where(line => !string.IsNullOrWhiteSpace(line))
-            .Select(line => Derive(JsonNode.Parse(line)!.AsObject()))
-            .ToList();
+        var (configuration, input, output) = ReadArguments(args);
+        var runs = ReadRuns(input, Derive);
         var targets = runs.Select(run => run.Target).Distinct().ToList();
 
         var summary = new JsonObject();
@@ -40,16 +31,10 @@ internal static class LoadReport
                 var metrics = new JsonObject();
                 foreach (var name in group.SelectMany(run => run.Metrics.Keys).Distinct())
                 {
-                    var values = group.Select(run => run.Metrics.GetValueOrDefault(name, double.NaN)).Where(double.IsFinite).ToList();
-                    if (values.Count > 0)
+                    // A metric with no finite value is left out (the overload report writes it as null).
+                    if (Statistics(group.Select(run => run.Metrics.GetValueOrDefault(name, double.NaN))) is { } statistics)
                     {
-                        metrics[name] = new JsonObject
-                        {
-                            ["median"] = Round(Median(values)),
-                            ["min"] = Round(values.Min()),
-                            ["max"] = Round(values.Max()),
-                            ["runs"] = values.Count,
-                        };
+                        metrics[name] = statistics;
                     }
                 }
 
@@ -73,14 +58,8 @@ internal static class LoadReport
         }
 
         var drift = new JsonObject();
-        foreach (var control in targets.Where(target => target.EndsWith(ControlSuffix, StringComparison.Ordinal)))
+        foreach (var (original, control) in ControlPairs(targets))
         {
-            var original = control[..^ControlSuffix.Length];
-            if (!targets.Contains(original))
-            {
-                continue;
-            }
-
             var pair = new JsonObject();
             foreach (var (kind, metric) in DriftMetrics)
             {
@@ -104,16 +83,7 @@ internal static class LoadReport
             ["runs"] = new JsonArray(runs.Select(run => (JsonNode)run.Raw.DeepClone()).ToArray()),
         };
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        File.WriteAllText(output, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-
-        var markdown = Markdown(targets, medians, drift, configuration, document["machine"]!.GetValue<string>());
-        if (markdownPath is not null)
-        {
-            File.WriteAllText(markdownPath, markdown);
-        }
-
-        Console.Write(markdown);
+        Write(configuration, output, document, Markdown(targets, medians, drift, configuration, document["machine"]!.GetValue<string>()));
         return 0;
     }
 
@@ -248,29 +218,6 @@ internal static class LoadReport
         return text.ToString();
     }
 
-    private static string Machine()
-    {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-            : null;
-        return $"{Environment.ProcessorCount} cores ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}";
-    }
-
-    private static double Number(JsonNode? node) => node is null ? double.NaN : node.GetValue<double>();
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        var middle = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-    }
-
-    private static JsonNode? Round(double value) => double.IsFinite(value) ? JsonValue.Create(Math.Round(value, 4)) : null;
-
-    private static string Format(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "n/a";
-
-    private static string Format(JsonNode? node, string format) => node is null ? "n/a" : Format(node.GetValue<double>(), format);
-
     private sealed record RunRecord(string Target, string Kind, Dictionary<string, double> Metrics, JsonObject Raw);
 
     private sealed class Medians(JsonObject summary)
@@ -279,7 +226,7 @@ internal static class LoadReport
             summary[target]?[kind]?[metric]?[statistic] is { } value ? value.GetValue<double>() : double.NaN;
 
         public string Format(string target, string kind, string metric, string format, string statistic = "median") =>
-            LoadReport.Format(Get(target, kind, metric, statistic), format);
+            ReportCommon.Format(Get(target, kind, metric, statistic), format);
 
         public double Ratio(string target, string reference, string kind, string metric) =>
             Get(target, kind, metric) / Get(reference, kind, metric);

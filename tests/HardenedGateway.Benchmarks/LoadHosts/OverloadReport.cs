@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
+using static HardenedGateway.Benchmarks.LoadHosts.ReportCommon;
 
 namespace HardenedGateway.Benchmarks.LoadHosts;
 
@@ -17,7 +16,6 @@ namespace HardenedGateway.Benchmarks.LoadHosts;
 internal static class OverloadReport
 {
     private const string Yarp = "yarp";
-    private const string ControlSuffix = "-control";
     private const string Baseline = "gateway-baseline";
 
     /// <summary>The figures compared with YARP's (kind, metric, lower is better).</summary>
@@ -35,14 +33,8 @@ internal static class OverloadReport
 
     public static int Run(string[] args)
     {
-        var configuration = new ConfigurationBuilder().AddCommandLine(args).Build();
-        var input = configuration["input"] ?? throw new ArgumentException("--input <raw.jsonl> is required");
-        var output = configuration["output"] ?? throw new ArgumentException("--output <results.json> is required");
-
-        var runs = File.ReadLines(input)
-            .Where(line => !string.IsNullOrWhiteSpace(line))
-            .Select(line => Derive(JsonNode.Parse(line)!.AsObject()))
-            .ToList();
+        var (configuration, input, output) = ReadArguments(args);
+        var runs = ReadRuns(input, Derive);
         var targets = runs.Select(run => run.Target).Distinct().ToList();
         var rounds = runs.Select(run => run.Round).Distinct().Order().ToList();
 
@@ -105,14 +97,8 @@ internal static class OverloadReport
         }
 
         var drift = new JsonObject();
-        foreach (var control in targets.Where(target => target.EndsWith(ControlSuffix, StringComparison.Ordinal)))
+        foreach (var (original, control) in ControlPairs(targets))
         {
-            var original = control[..^ControlSuffix.Length];
-            if (!targets.Contains(original))
-            {
-                continue;
-            }
-
             var pair = new JsonObject();
             foreach (var (kind, metric, _) in Compared)
             {
@@ -140,16 +126,7 @@ internal static class OverloadReport
             ["runs"] = new JsonArray(runs.Select(run => (JsonNode)run.Raw.DeepClone()).ToArray()),
         };
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        File.WriteAllText(output, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-
-        var markdown = Markdown(targets, summary, ratios, baselineRatios, drift, configuration, machine);
-        if (configuration["markdown"] is { } markdownPath)
-        {
-            File.WriteAllText(markdownPath, markdown);
-        }
-
-        Console.Write(markdown);
+        Write(configuration, output, document, Markdown(targets, summary, ratios, baselineRatios, drift, configuration, machine));
         return 0;
     }
 
@@ -277,40 +254,8 @@ internal static class OverloadReport
             ? $"{Format(statistics["median"], "0.00x")} [{Format(statistics["min"], "0.00")}..{Format(statistics["max"], "0.00")}]"
             : "-";
 
-    private static JsonObject? Statistics(IEnumerable<double> values)
-    {
-        var finite = values.Where(double.IsFinite).Order().ToList();
-        if (finite.Count == 0)
-        {
-            return null;
-        }
-
-        var middle = finite.Count / 2;
-        var median = finite.Count % 2 == 1 ? finite[middle] : (finite[middle - 1] + finite[middle]) / 2;
-        return new JsonObject { ["median"] = Round(median), ["min"] = Round(finite[0]), ["max"] = Round(finite[^1]), ["runs"] = finite.Count };
-    }
-
     private static double Median(JsonObject summary, string target, string kind, string metric) =>
         summary[target]?[kind]?[metric]?["median"] is { } value ? value.GetValue<double>() : double.NaN;
-
-    private static string Machine()
-    {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-            : null;
-        return $"{Environment.ProcessorCount} cores ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}";
-    }
-
-    // The probe writes a percentile of no samples as "NaN".
-    private static double Number(JsonNode? node) =>
-        node is null ? double.NaN
-        : node.GetValueKind() == JsonValueKind.String ? double.Parse(node.GetValue<string>(), CultureInfo.InvariantCulture)
-        : node.GetValue<double>();
-
-    private static JsonNode? Round(double value) => double.IsFinite(value) ? JsonValue.Create(Math.Round(value, 4)) : null;
-
-    private static string Format(JsonNode? node, string format) =>
-        node is null ? "n/a" : node.GetValue<double>().ToString(format, CultureInfo.InvariantCulture);
 
     private sealed record RunRecord(string Target, int Round, string Kind, Dictionary<string, double> Metrics, JsonObject Raw);
 }
