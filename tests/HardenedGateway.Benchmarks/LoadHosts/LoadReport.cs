@@ -22,27 +22,8 @@ internal static class LoadReport
         var runs = ReadRuns(input, Derive);
         var targets = runs.Select(run => run.Target).Distinct().ToList();
 
-        var summary = new JsonObject();
-        foreach (var target in targets)
-        {
-            var perKind = new JsonObject();
-            foreach (var group in runs.Where(run => run.Target == target).GroupBy(run => run.Kind))
-            {
-                var metrics = new JsonObject();
-                foreach (var name in group.SelectMany(run => run.Metrics.Keys).Distinct())
-                {
-                    // A metric with no finite value is left out (the overload report writes it as null).
-                    if (Statistics(group.Select(run => run.Metrics.GetValueOrDefault(name, double.NaN))) is { } statistics)
-                    {
-                        metrics[name] = statistics;
-                    }
-                }
-
-                perKind[group.Key] = metrics;
-            }
-
-            summary[target] = perKind;
-        }
+        // A metric with no finite value is left out (the overload report writes it as null).
+        var summary = Summarize(runs, targets, keepEmpty: false);
 
         var medians = new Medians(summary);
         var ratios = new JsonObject();
@@ -57,17 +38,7 @@ internal static class LoadReport
             };
         }
 
-        var drift = new JsonObject();
-        foreach (var (original, control) in ControlPairs(targets))
-        {
-            var pair = new JsonObject();
-            foreach (var (kind, metric) in DriftMetrics)
-            {
-                pair[$"{kind}.{metric}"] = Round(medians.DriftPercent(original, control, kind, metric));
-            }
-
-            drift[$"{original} vs {control}"] = pair;
-        }
+        var drift = Drift(summary, targets, DriftMetrics);
 
         var document = new JsonObject
         {
@@ -201,24 +172,11 @@ internal static class LoadReport
             text.AppendLine(culture, $"| {target} | {medians.Format(target, "download", "mebibytesPerSecond", "N0")} | {medians.Format(target, "upload", "mebibytesPerSecond", "N0")} | {medians.Format(target, "sse", "firstEventP50Ms", "N2")} | {medians.Format(target, "sse", "firstEventP90Ms", "N2")} | {medians.Format(target, "download", "errors", "N0")}/{medians.Format(target, "upload", "errors", "N0")}/{medians.Format(target, "sse", "errors", "N0")} |");
         }
 
-        if (drift.Count > 0)
-        {
-            text.AppendLine();
-            text.AppendLine("Drift between two identical instances (|a - b| / mean, %): claim only differences well beyond these.");
-            text.AppendLine();
-            text.AppendLine("| pair | " + string.Join(" | ", DriftMetrics.Select(metric => $"{metric.Kind} {metric.Metric}")) + " |");
-            text.AppendLine("| --- | " + string.Join(" | ", DriftMetrics.Select(_ => "---:")) + " |");
-            foreach (var (pair, values) in drift)
-            {
-                var cells = DriftMetrics.Select(metric => values![$"{metric.Kind}.{metric.Metric}"] is { } value ? Format(value.GetValue<double>(), "N1") : "n/a");
-                text.AppendLine(culture, $"| {pair} | {string.Join(" | ", cells)} |");
-            }
-        }
-
+        AppendDriftTable(text, "Drift between two identical instances (|a - b| / mean, %): claim only differences well beyond these.", drift, DriftMetrics);
         return text.ToString();
     }
 
-    private sealed record RunRecord(string Target, string Kind, Dictionary<string, double> Metrics, JsonObject Raw);
+    private sealed record RunRecord(string Target, string Kind, Dictionary<string, double> Metrics, JsonObject Raw) : IRun;
 
     private sealed class Medians(JsonObject summary)
     {
@@ -230,11 +188,5 @@ internal static class LoadReport
 
         public double Ratio(string target, string reference, string kind, string metric) =>
             Get(target, kind, metric) / Get(reference, kind, metric);
-
-        public double DriftPercent(string first, string second, string kind, string metric)
-        {
-            var (a, b) = (Get(first, kind, metric), Get(second, kind, metric));
-            return Math.Abs(a - b) / ((a + b) / 2) * 100;
-        }
     }
 }

@@ -31,6 +31,9 @@ internal static class OverloadReport
         ("small", "allocatedBytesPerAnswer", true),
     ];
 
+    /// <summary>The compared figures, also those whose drift between identical instances is shown.</summary>
+    private static readonly (string Kind, string Metric)[] DriftMetrics = [.. Compared.Select(compared => (compared.Kind, compared.Metric))];
+
     public static int Run(string[] args)
     {
         var (configuration, input, output) = ReadArguments(args);
@@ -49,35 +52,25 @@ internal static class OverloadReport
             run.Metrics["cpuVsProxiedRequest"] = run.Metrics.GetValueOrDefault("cpuUsPerAnswer", double.NaN) / Value(run.Target, run.Round, "small", "cpuUsPerAnswer");
         }
 
-        var summary = new JsonObject();
-        foreach (var target in targets)
-        {
-            var perKind = new JsonObject();
-            foreach (var group in runs.Where(run => run.Target == target).GroupBy(run => run.Kind))
-            {
-                var metrics = new JsonObject();
-                foreach (var name in group.SelectMany(run => run.Metrics.Keys).Distinct())
-                {
-                    metrics[name] = Statistics(group.Select(run => run.Metrics.GetValueOrDefault(name, double.NaN)));
-                }
+        // A metric with no finite value is written as null (the load report leaves it out).
+        var summary = Summarize(runs, targets, keepEmpty: true);
 
-                perKind[group.Key] = metrics;
+        JsonObject RatiosPerRound(string target, string reference)
+        {
+            var perMetric = new JsonObject();
+            foreach (var (kind, metric, _) in Compared)
+            {
+                perMetric[$"{kind}.{metric}"] = Statistics(rounds.Select(round => Value(target, round, kind, metric) / Value(reference, round, kind, metric)));
             }
 
-            summary[target] = perKind;
+            return perMetric;
         }
 
         // Ratios to YARP, round by round (both measured within the same round, minutes apart at most).
         var ratios = new JsonObject();
         foreach (var target in targets.Where(target => target != Yarp))
         {
-            var perMetric = new JsonObject();
-            foreach (var (kind, metric, _) in Compared)
-            {
-                perMetric[$"{kind}.{metric}"] = Statistics(rounds.Select(round => Value(target, round, kind, metric) / Value(Yarp, round, kind, metric)));
-            }
-
-            ratios[target] = perMetric;
+            ratios[target] = RatiosPerRound(target, Yarp);
         }
 
         // What a change bought: the gateway against the same scenario built from an earlier commit (--baseline).
@@ -86,28 +79,11 @@ internal static class OverloadReport
         {
             foreach (var target in targets.Where(target => target.StartsWith("gateway", StringComparison.Ordinal) && target != Baseline))
             {
-                var perMetric = new JsonObject();
-                foreach (var (kind, metric, _) in Compared)
-                {
-                    perMetric[$"{kind}.{metric}"] = Statistics(rounds.Select(round => Value(target, round, kind, metric) / Value(Baseline, round, kind, metric)));
-                }
-
-                baselineRatios[target] = perMetric;
+                baselineRatios[target] = RatiosPerRound(target, Baseline);
             }
         }
 
-        var drift = new JsonObject();
-        foreach (var (original, control) in ControlPairs(targets))
-        {
-            var pair = new JsonObject();
-            foreach (var (kind, metric, _) in Compared)
-            {
-                var (a, b) = (Median(summary, original, kind, metric), Median(summary, control, kind, metric));
-                pair[$"{kind}.{metric}"] = Round(Math.Abs(a - b) / ((a + b) / 2) * 100);
-            }
-
-            drift[$"{original} vs {control}"] = pair;
-        }
+        var drift = Drift(summary, targets, DriftMetrics);
 
         var machine = Machine();
         var document = new JsonObject
@@ -224,20 +200,7 @@ internal static class OverloadReport
             }
         }
 
-        if (drift.Count > 0)
-        {
-            text.AppendLine();
-            text.AppendLine("Drift between two identical instances (|a - b| / mean of the medians, %): claim only differences well beyond these.");
-            text.AppendLine();
-            text.AppendLine("| pair | " + string.Join(" | ", Compared.Select(metric => $"{metric.Kind} {metric.Metric}")) + " |");
-            text.AppendLine("| --- | " + string.Join(" | ", Compared.Select(_ => "---:")) + " |");
-            foreach (var (pair, values) in drift)
-            {
-                var cells = Compared.Select(metric => values![$"{metric.Kind}.{metric.Metric}"] is { } value ? value.GetValue<double>().ToString("N1", culture) : "n/a");
-                text.AppendLine(culture, $"| {pair} | {string.Join(" | ", cells)} |");
-            }
-        }
-
+        AppendDriftTable(text, "Drift between two identical instances (|a - b| / mean of the medians, %): claim only differences well beyond these.", drift, DriftMetrics);
         return text.ToString();
     }
 
@@ -254,8 +217,5 @@ internal static class OverloadReport
             ? $"{Format(statistics["median"], "0.00x")} [{Format(statistics["min"], "0.00")}..{Format(statistics["max"], "0.00")}]"
             : "-";
 
-    private static double Median(JsonObject summary, string target, string kind, string metric) =>
-        summary[target]?[kind]?[metric]?["median"] is { } value ? value.GetValue<double>() : double.NaN;
-
-    private sealed record RunRecord(string Target, int Round, string Kind, Dictionary<string, double> Metrics, JsonObject Raw);
+    private sealed record RunRecord(string Target, int Round, string Kind, Dictionary<string, double> Metrics, JsonObject Raw) : IRun;
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
@@ -56,8 +57,83 @@ internal static class ReportCommon
         return new JsonObject { ["median"] = Round(median), ["min"] = Round(finite[0]), ["max"] = Round(finite[^1]), ["runs"] = finite.Count };
     }
 
+    /// <summary>
+    /// Per target and kind, each metric's <see cref="Statistics"/> over the runs; a metric with no finite value is
+    /// written as null when <paramref name="keepEmpty"/>, otherwise left out.
+    /// </summary>
+    public static JsonObject Summarize<TRun>(List<TRun> runs, List<string> targets, bool keepEmpty)
+        where TRun : IRun
+    {
+        var summary = new JsonObject();
+        foreach (var target in targets)
+        {
+            var perKind = new JsonObject();
+            foreach (var group in runs.Where(run => run.Target == target).GroupBy(run => run.Kind))
+            {
+                var metrics = new JsonObject();
+                foreach (var name in group.SelectMany(run => run.Metrics.Keys).Distinct())
+                {
+                    var statistics = Statistics(group.Select(run => run.Metrics.GetValueOrDefault(name, double.NaN)));
+                    if (statistics is not null || keepEmpty)
+                    {
+                        metrics[name] = statistics;
+                    }
+                }
+
+                perKind[group.Key] = metrics;
+            }
+
+            summary[target] = perKind;
+        }
+
+        return summary;
+    }
+
+    /// <summary>The median of a metric in a <see cref="Summarize"/> result, or NaN.</summary>
+    public static double Median(JsonObject summary, string target, string kind, string metric) =>
+        summary[target]?[kind]?[metric]?["median"] is { } value ? value.GetValue<double>() : double.NaN;
+
+    /// <summary>For each control (a target named <c>&lt;target&gt;-control</c>) and its original: |a - b| / mean of the two medians, in percent.</summary>
+    public static JsonObject Drift(JsonObject summary, List<string> targets, IReadOnlyList<(string Kind, string Metric)> metrics)
+    {
+        var drift = new JsonObject();
+        foreach (var (original, control) in ControlPairs(targets))
+        {
+            var pair = new JsonObject();
+            foreach (var (kind, metric) in metrics)
+            {
+                var (a, b) = (Median(summary, original, kind, metric), Median(summary, control, kind, metric));
+                pair[$"{kind}.{metric}"] = Round(Math.Abs(a - b) / ((a + b) / 2) * 100);
+            }
+
+            drift[$"{original} vs {control}"] = pair;
+        }
+
+        return drift;
+    }
+
+    /// <summary>Appends the drift as a markdown table under <paramref name="title"/>; nothing when there is no control.</summary>
+    public static void AppendDriftTable(StringBuilder text, string title, JsonObject drift, IReadOnlyList<(string Kind, string Metric)> metrics)
+    {
+        if (drift.Count == 0)
+        {
+            return;
+        }
+
+        text.AppendLine();
+        text.AppendLine(title);
+        text.AppendLine();
+        text.AppendLine("| pair | " + string.Join(" | ", metrics.Select(metric => $"{metric.Kind} {metric.Metric}")) + " |");
+        text.AppendLine("| --- | " + string.Join(" | ", metrics.Select(_ => "---:")) + " |");
+        foreach (var (pair, values) in drift)
+        {
+            var cells = metrics.Select(metric => values![$"{metric.Kind}.{metric.Metric}"] is { } value ? Format(value.GetValue<double>(), "N1") : "n/a");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {pair} | {string.Join(" | ", cells)} |");
+        }
+    }
+
     /// <summary>The controls (targets named <c>&lt;target&gt;-control</c>) paired with the targets they repeat.</summary>
-    public static IEnumerable<(string Original, string Control)> ControlPairs(List<string> targets)
+    private static IEnumerable<(string Original, string Control)> ControlPairs(List<string> targets)
     {
         const string ControlSuffix = "-control";
         foreach (var control in targets.Where(target => target.EndsWith(ControlSuffix, StringComparison.Ordinal)))
@@ -93,4 +169,14 @@ internal static class ReportCommon
 
     /// <summary>The rounded value in the invariant culture, or "n/a" when there is none.</summary>
     public static string Format(JsonNode? node, string format) => node is null ? "n/a" : Format(node.GetValue<double>(), format);
+
+    /// <summary>What a report derives from one raw run.</summary>
+    internal interface IRun
+    {
+        string Target { get; }
+
+        string Kind { get; }
+
+        Dictionary<string, double> Metrics { get; }
+    }
 }
