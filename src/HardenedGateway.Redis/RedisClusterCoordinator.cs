@@ -115,13 +115,7 @@ internal sealed class RedisClusterCoordinator : IAdmissionGateProvider
             return;
         }
 
-        RedisAdmissionGate[] gates;
-        lock (_lock)
-        {
-            gates = [.. _gates];
-        }
-
-        foreach (var gate in gates)
+        foreach (var gate in SnapshotGates())
         {
             await gate.RenewAsync(database, null, cancellationToken).ConfigureAwait(false);
         }
@@ -134,15 +128,26 @@ internal sealed class RedisClusterCoordinator : IAdmissionGateProvider
             return;
         }
 
-        SharedCircuitBreaker[] breakers;
-        lock (_lock)
-        {
-            breakers = [.. _breakers.Values];
-        }
-
-        foreach (var shared in breakers)
+        foreach (var shared in SnapshotBreakers())
         {
             await shared.SyncAsync(database, null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Copies taken under the lock: the Redis calls run without it while GetGate may add gates and breakers.
+    private RedisAdmissionGate[] SnapshotGates()
+    {
+        lock (_lock)
+        {
+            return [.. _gates];
+        }
+    }
+
+    private SharedCircuitBreaker[] SnapshotBreakers()
+    {
+        lock (_lock)
+        {
+            return [.. _breakers.Values];
         }
     }
 

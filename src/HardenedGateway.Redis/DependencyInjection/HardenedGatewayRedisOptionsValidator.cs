@@ -1,5 +1,5 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
+using static HardenedGateway.Hosting.OptionsChecks;
 
 namespace HardenedGateway.Redis;
 
@@ -7,6 +7,9 @@ namespace HardenedGateway.Redis;
 internal sealed class HardenedGatewayRedisOptionsValidator : IValidateOptions<HardenedGatewayRedisOptions>
 {
     private const string Root = HardenedGatewayRedisOptions.SectionName;
+
+    // The package's durations are short (OperationTimeout), so its bare-number hint shows milliseconds.
+    private const string FiftyMillisecondsExample = "'00:00:00.050' for 50 ms";
 
     public ValidateOptionsResult Validate(string? name, HardenedGatewayRedisOptions options)
     {
@@ -39,24 +42,8 @@ internal sealed class HardenedGatewayRedisOptionsValidator : IValidateOptions<Ha
             failures.Add($"{Root}:KeyPrefix must not be null; the default is 'hardened-gateway:'.");
         }
 
-        CheckDuration(failures, $"{Root}:OperationTimeout", options.OperationTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(5), "1 ms .. 5 s");
-        CheckDuration(failures, $"{Root}:LeaseTime", options.LeaseTime, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "1 s .. 1 h");
+        CheckDuration(failures, $"{Root}:OperationTimeout", options.OperationTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(5), "1 ms .. 5 s", FiftyMillisecondsExample);
+        CheckDuration(failures, $"{Root}:LeaseTime", options.LeaseTime, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "1 s .. 1 h", FiftyMillisecondsExample);
         return failures;
-    }
-
-    private static void CheckDuration(List<string> failures, string key, TimeSpan value, TimeSpan min, TimeSpan max, string allowed)
-    {
-        if (value >= min && value <= max)
-        {
-            return;
-        }
-
-        var message = $"{key} is '{value.ToString("c", CultureInfo.InvariantCulture)}'; allowed: {allowed}.";
-        if (value > max && value.Ticks % TimeSpan.TicksPerDay == 0)
-        {
-            message += $" A bare number binds as days ('{value.Days.ToString(CultureInfo.InvariantCulture)}' is {value.Days.ToString(CultureInfo.InvariantCulture)} days); write durations as 'hh:mm:ss', for example '00:00:00.050' for 50 ms.";
-        }
-
-        failures.Add(message);
     }
 }

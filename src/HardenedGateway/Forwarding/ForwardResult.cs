@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace HardenedGateway.Forwarding;
 
 /// <summary>What the breaker should learn from an exchange.</summary>
@@ -18,7 +20,17 @@ internal enum UpstreamVerdict
 /// <param name="Reason">Why it did not end normally, or <see cref="GatewayErrorReason.None"/>.</param>
 /// <param name="UpstreamDuration">Send to response headers; null when no headers arrived.</param>
 /// <param name="Verdict">What the breaker learns.</param>
-internal readonly record struct ForwardResult(int StatusCode, GatewayErrorReason Reason, TimeSpan? UpstreamDuration, UpstreamVerdict Verdict);
+internal readonly record struct ForwardResult(int StatusCode, GatewayErrorReason Reason, TimeSpan? UpstreamDuration, UpstreamVerdict Verdict)
+{
+    /// <summary>
+    /// The outcome of a send that failed with <paramref name="reason"/> (proxy route and tunnel alike): 499 and no
+    /// verdict when the client went away, otherwise the reason's problem status and a breaker failure.
+    /// </summary>
+    public static ForwardResult SendFailed(GatewayErrorReason reason) =>
+        reason == GatewayErrorReason.ClientAborted
+            ? new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None)
+            : new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.Failure);
+}
 
 /// <summary>Tells a breaker what an exchange taught it; shared by the proxy route and the typed-client handler.</summary>
 internal static class UpstreamVerdictExtensions

@@ -87,17 +87,13 @@ internal sealed partial class RequestForwarder(SharedTransport transport, BytesP
                 var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
                 var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.HasFired);
                 LogSendFailure(upstream.Name, reason, ex);
-                if (reason == GatewayErrorReason.ClientAborted)
-                {
-                    result = new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None);
-                }
-                else
+                if (reason != GatewayErrorReason.ClientAborted)
                 {
                     // AC-002: unreachable, timeout, bad response shrink an adaptive limit; a client abort is no sample.
                     upstream.Limiter?.OnUpstreamFailure();
-                    result = new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.Failure);
                 }
 
+                result = ForwardResult.SendFailed(reason);
                 completed = true;
                 goto Done;
             }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using static HardenedGateway.Hosting.OptionsChecks;
 
 namespace HardenedGateway.Hosting;
 
@@ -235,29 +236,5 @@ internal sealed class HardenedProxyOptionsValidator : IValidateOptions<HardenedP
         {
             failures.Add($"{key} must not carry credentials (user info); set them as headers instead.");
         }
-    }
-
-    private static void CheckRange(List<string> failures, string key, int value, int min, int max, string allowed)
-    {
-        if (value < min || value > max)
-        {
-            failures.Add($"{key} is {value.ToString(CultureInfo.InvariantCulture)}; allowed: {allowed}.");
-        }
-    }
-
-    private static void CheckDuration(List<string> failures, string key, TimeSpan value, TimeSpan min, TimeSpan max, string allowed)
-    {
-        if (value >= min && value <= max)
-        {
-            return;
-        }
-
-        var message = $"{key} is '{value.ToString("c", CultureInfo.InvariantCulture)}'; allowed: {allowed}.";
-        if (value > max && value.Ticks % TimeSpan.TicksPerDay == 0)
-        {
-            message += $" A bare number binds as days ('{value.Days.ToString(CultureInfo.InvariantCulture)}' is {value.Days.ToString(CultureInfo.InvariantCulture)} days); write durations as 'hh:mm:ss', for example '00:00:02' for two seconds.";
-        }
-
-        failures.Add(message);
     }
 }

@@ -85,10 +85,7 @@ internal sealed partial class TunnelForwarder(
                 var clientGone = context.RequestAborted.IsCancellationRequested;
                 var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.IsCancellationRequested);
                 Log.UpgradeFailed(logger, upstream.Name, reason.ToLabel(), ex.GetType().Name, ex.Message);
-                var failed = reason == GatewayErrorReason.ClientAborted
-                    ? new ForwardResult(StatusCodes.Status499ClientClosedRequest, reason, null, UpstreamVerdict.None)
-                    : new ForwardResult(ProblemResponses.StatusFor(reason), reason, null, UpstreamVerdict.Failure);
-                await EndBeforeTunnelAsync(context, upstream, pipeline, permit, failed, started, ref slotHeld).ConfigureAwait(false);
+                await EndBeforeTunnelAsync(context, upstream, pipeline, permit, ForwardResult.SendFailed(reason), started, ref slotHeld).ConfigureAwait(false);
                 return;
             }
 

@@ -1,14 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using HardenedGateway.Benchmarks.LoadHosts;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace HardenedGateway.Benchmarks.Cluster;
 
@@ -29,7 +26,7 @@ internal static class ClusterBenchmark
 
         await using var redis = await LocalRedis.StartAsync();
         await using var upstream = await StartUpstreamAsync();
-        var upstreamUri = new Uri(upstream.Urls.First() + "/");
+        var upstreamUri = LoadHostCommon.Address(upstream);
         await using var local = await StartGatewayAsync(upstreamUri, redis: null);
         await using var cluster = await StartGatewayAsync(upstreamUri, redis.Configuration);
         using var localClient = CreateClient(local);
@@ -182,41 +179,24 @@ internal static class ClusterBenchmark
     }
 
     private static HttpClient CreateClient(WebApplication app) =>
-        new(new SocketsHttpHandler { UseProxy = false })
-        {
-            BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()),
-        };
+        new(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = LoadHostCommon.Address(app) };
 
-    private static async Task<WebApplication> StartUpstreamAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        app.Map("/{**rest}", static context => context.Response.WriteAsync("ok"));
-        await app.StartAsync();
-        return app;
-    }
+    private static Task<WebApplication> StartUpstreamAsync() =>
+        LoadHostCommon.StartInProcessAsync(static _ => { }, static app => app.Map("/{**rest}", static context => context.Response.WriteAsync("ok")));
 
-    private static async Task<WebApplication> StartGatewayAsync(Uri upstream, string? redis)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddHardenedProxy(options => options.Proxies["ai"] = new ProxyOptions
+    private static Task<WebApplication> StartGatewayAsync(Uri upstream, string? redis) =>
+        LoadHostCommon.StartInProcessAsync(builder =>
         {
-            PathPrefix = "/api/ai",
-            Upstream = upstream.ToString(),
-            MaxConcurrent = 10_000,
-            Cluster = { MaxConcurrent = redis is null ? 0 : 100_000 },
+            builder.Services.AddHardenedProxy(options => options.Proxies["ai"] = new ProxyOptions
+            {
+                PathPrefix = "/api/ai",
+                Upstream = upstream.ToString(),
+                MaxConcurrent = 10_000,
+                Cluster = { MaxConcurrent = redis is null ? 0 : 100_000 },
+            });
+            if (redis is not null)
+            {
+                builder.Services.AddHardenedGatewayRedis(options => options.Configuration = redis);
+            }
         });
-        if (redis is not null)
-        {
-            builder.Services.AddHardenedGatewayRedis(options => options.Configuration = redis);
-        }
-
-        var app = builder.Build();
-        await app.StartAsync();
-        return app;
-    }
 }

@@ -2,13 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using HardenedGateway.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace HardenedGateway.Benchmarks.LoadHosts;
 
@@ -58,8 +53,6 @@ internal static class AdaptiveOverloadScenario
     private static async Task<(double Goodput, double EngineP99, double ClientP99, string Limits, string Settled)> RunVariantAsync(Dictionary<string, string?> proxy, int seconds, int warmup)
     {
         await using var engine = await SimulatedInferenceEngine.StartAsync(Capacity, BaseDelay);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
         var settings = new Dictionary<string, string?>
         {
             ["HardenedGateway:Proxies:ai:PathPrefix"] = "/api/ai",
@@ -70,12 +63,12 @@ internal static class AdaptiveOverloadScenario
             settings["HardenedGateway:Proxies:ai:" + key] = value;
         }
 
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        builder.Services.AddHardenedProxy(builder.Configuration.GetSection("HardenedGateway"));
-        await using var app = builder.Build();
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        await using var app = await LoadHostCommon.StartInProcessAsync(builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Services.AddHardenedProxy(builder.Configuration.GetSection("HardenedGateway"));
+        });
+        var address = LoadHostCommon.Address(app);
         app.Services.GetRequiredService<HardenedProxyRegistry>().TryGetUpstream("ai", out var upstream);
         var limiter = upstream!.Limiter;
 

@@ -2,14 +2,20 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace HardenedGateway.Benchmarks.LoadHosts;
 
-/// <summary>What every load-test host shares: the builder, the ready line, and stopping by itself.</summary>
+/// <summary>
+/// What every load-test host shares: the builder, the ready line, and stopping by itself; and, for the
+/// scenarios that run their upstream and proxies in one process, starting such a host and reading its address.
+/// </summary>
 internal static class LoadHostCommon
 {
     /// <summary>Creates the builder as an application would (<c>WebApplication.CreateBuilder</c>), logging warnings and above only.</summary>
@@ -67,6 +73,25 @@ internal static class LoadHostCommon
         await app.WaitForShutdownAsync();
         return 0;
     }
+
+    /// <summary>Builds and starts an in-process host (slim builder, no logging) on a free loopback port.</summary>
+    /// <param name="configure">Adds the host's configuration and services.</param>
+    /// <param name="map">Maps its endpoints, if any.</param>
+    public static async Task<WebApplication> StartInProcessAsync(Action<WebApplicationBuilder> configure, Action<WebApplication>? map = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(static kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        configure(builder);
+        var app = builder.Build();
+        map?.Invoke(app);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>The started host's base address, ending in '/'.</summary>
+    public static Uri Address(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
 
     private static bool ProcessExists(int pid)
     {

@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
+using static HardenedGateway.Benchmarks.LoadHosts.ReportCommon;
 
 namespace HardenedGateway.Benchmarks.LoadHosts;
 
@@ -16,48 +15,15 @@ internal static class LoadReport
 {
     private const string Direct = "direct";
     private const string Yarp = "yarp";
-    private const string ControlSuffix = "-control";
 
     public static int Run(string[] args)
     {
-        var configuration = new ConfigurationBuilder().AddCommandLine(args).Build();
-        var input = configuration["input"] ?? throw new ArgumentException("--input <raw.jsonl> is required");
-        var output = configuration["output"] ?? throw new ArgumentException("--output <results.json> is required");
-        var markdownPath = configuration["markdown"];
-
-        var runs = File.ReadLines(input)
-            .Where(line => !string.IsNullOrWhiteSpace(line))
-            .Select(line => Derive(JsonNode.Parse(line)!.AsObject()))
-            .ToList();
+        var (configuration, input, output) = ReadArguments(args);
+        var runs = ReadRuns(input, Derive);
         var targets = runs.Select(run => run.Target).Distinct().ToList();
 
-        var summary = new JsonObject();
-        foreach (var target in targets)
-        {
-            var perKind = new JsonObject();
-            foreach (var group in runs.Where(run => run.Target == target).GroupBy(run => run.Kind))
-            {
-                var metrics = new JsonObject();
-                foreach (var name in group.SelectMany(run => run.Metrics.Keys).Distinct())
-                {
-                    var values = group.Select(run => run.Metrics.GetValueOrDefault(name, double.NaN)).Where(double.IsFinite).ToList();
-                    if (values.Count > 0)
-                    {
-                        metrics[name] = new JsonObject
-                        {
-                            ["median"] = Round(Median(values)),
-                            ["min"] = Round(values.Min()),
-                            ["max"] = Round(values.Max()),
-                            ["runs"] = values.Count,
-                        };
-                    }
-                }
-
-                perKind[group.Key] = metrics;
-            }
-
-            summary[target] = perKind;
-        }
+        // A metric with no finite value is left out (the overload report writes it as null).
+        var summary = Summarize(runs, targets, keepEmpty: false);
 
         var medians = new Medians(summary);
         var ratios = new JsonObject();
@@ -72,23 +38,7 @@ internal static class LoadReport
             };
         }
 
-        var drift = new JsonObject();
-        foreach (var control in targets.Where(target => target.EndsWith(ControlSuffix, StringComparison.Ordinal)))
-        {
-            var original = control[..^ControlSuffix.Length];
-            if (!targets.Contains(original))
-            {
-                continue;
-            }
-
-            var pair = new JsonObject();
-            foreach (var (kind, metric) in DriftMetrics)
-            {
-                pair[$"{kind}.{metric}"] = Round(medians.DriftPercent(original, control, kind, metric));
-            }
-
-            drift[$"{original} vs {control}"] = pair;
-        }
+        var drift = Drift(summary, targets, DriftMetrics);
 
         var document = new JsonObject
         {
@@ -104,16 +54,7 @@ internal static class LoadReport
             ["runs"] = new JsonArray(runs.Select(run => (JsonNode)run.Raw.DeepClone()).ToArray()),
         };
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        File.WriteAllText(output, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-
-        var markdown = Markdown(targets, medians, drift, configuration, document["machine"]!.GetValue<string>());
-        if (markdownPath is not null)
-        {
-            File.WriteAllText(markdownPath, markdown);
-        }
-
-        Console.Write(markdown);
+        Write(configuration, output, document, Markdown(targets, medians, drift, configuration, document["machine"]!.GetValue<string>()));
         return 0;
     }
 
@@ -231,47 +172,11 @@ internal static class LoadReport
             text.AppendLine(culture, $"| {target} | {medians.Format(target, "download", "mebibytesPerSecond", "N0")} | {medians.Format(target, "upload", "mebibytesPerSecond", "N0")} | {medians.Format(target, "sse", "firstEventP50Ms", "N2")} | {medians.Format(target, "sse", "firstEventP90Ms", "N2")} | {medians.Format(target, "download", "errors", "N0")}/{medians.Format(target, "upload", "errors", "N0")}/{medians.Format(target, "sse", "errors", "N0")} |");
         }
 
-        if (drift.Count > 0)
-        {
-            text.AppendLine();
-            text.AppendLine("Drift between two identical instances (|a - b| / mean, %): claim only differences well beyond these.");
-            text.AppendLine();
-            text.AppendLine("| pair | " + string.Join(" | ", DriftMetrics.Select(metric => $"{metric.Kind} {metric.Metric}")) + " |");
-            text.AppendLine("| --- | " + string.Join(" | ", DriftMetrics.Select(_ => "---:")) + " |");
-            foreach (var (pair, values) in drift)
-            {
-                var cells = DriftMetrics.Select(metric => values![$"{metric.Kind}.{metric.Metric}"] is { } value ? Format(value.GetValue<double>(), "N1") : "n/a");
-                text.AppendLine(culture, $"| {pair} | {string.Join(" | ", cells)} |");
-            }
-        }
-
+        AppendDriftTable(text, "Drift between two identical instances (|a - b| / mean, %): claim only differences well beyond these.", drift, DriftMetrics);
         return text.ToString();
     }
 
-    private static string Machine()
-    {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-            : null;
-        return $"{Environment.ProcessorCount} cores ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}";
-    }
-
-    private static double Number(JsonNode? node) => node is null ? double.NaN : node.GetValue<double>();
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        var middle = sorted.Count / 2;
-        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-    }
-
-    private static JsonNode? Round(double value) => double.IsFinite(value) ? JsonValue.Create(Math.Round(value, 4)) : null;
-
-    private static string Format(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "n/a";
-
-    private static string Format(JsonNode? node, string format) => node is null ? "n/a" : Format(node.GetValue<double>(), format);
-
-    private sealed record RunRecord(string Target, string Kind, Dictionary<string, double> Metrics, JsonObject Raw);
+    private sealed record RunRecord(string Target, string Kind, Dictionary<string, double> Metrics, JsonObject Raw) : IRun;
 
     private sealed class Medians(JsonObject summary)
     {
@@ -279,15 +184,9 @@ internal static class LoadReport
             summary[target]?[kind]?[metric]?[statistic] is { } value ? value.GetValue<double>() : double.NaN;
 
         public string Format(string target, string kind, string metric, string format, string statistic = "median") =>
-            LoadReport.Format(Get(target, kind, metric, statistic), format);
+            ReportCommon.Format(Get(target, kind, metric, statistic), format);
 
         public double Ratio(string target, string reference, string kind, string metric) =>
             Get(target, kind, metric) / Get(reference, kind, metric);
-
-        public double DriftPercent(string first, string second, string kind, string metric)
-        {
-            var (a, b) = (Get(first, kind, metric), Get(second, kind, metric));
-            return Math.Abs(a - b) / ((a + b) / 2) * 100;
-        }
     }
 }

@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
+using static HardenedGateway.Benchmarks.LoadHosts.ReportCommon;
 
 namespace HardenedGateway.Benchmarks.LoadHosts;
 
@@ -17,7 +16,6 @@ namespace HardenedGateway.Benchmarks.LoadHosts;
 internal static class OverloadReport
 {
     private const string Yarp = "yarp";
-    private const string ControlSuffix = "-control";
     private const string Baseline = "gateway-baseline";
 
     /// <summary>The figures compared with YARP's (kind, metric, lower is better).</summary>
@@ -33,16 +31,13 @@ internal static class OverloadReport
         ("small", "allocatedBytesPerAnswer", true),
     ];
 
+    /// <summary>The compared figures, also those whose drift between identical instances is shown.</summary>
+    private static readonly (string Kind, string Metric)[] DriftMetrics = [.. Compared.Select(compared => (compared.Kind, compared.Metric))];
+
     public static int Run(string[] args)
     {
-        var configuration = new ConfigurationBuilder().AddCommandLine(args).Build();
-        var input = configuration["input"] ?? throw new ArgumentException("--input <raw.jsonl> is required");
-        var output = configuration["output"] ?? throw new ArgumentException("--output <results.json> is required");
-
-        var runs = File.ReadLines(input)
-            .Where(line => !string.IsNullOrWhiteSpace(line))
-            .Select(line => Derive(JsonNode.Parse(line)!.AsObject()))
-            .ToList();
+        var (configuration, input, output) = ReadArguments(args);
+        var runs = ReadRuns(input, Derive);
         var targets = runs.Select(run => run.Target).Distinct().ToList();
         var rounds = runs.Select(run => run.Round).Distinct().Order().ToList();
 
@@ -57,35 +52,25 @@ internal static class OverloadReport
             run.Metrics["cpuVsProxiedRequest"] = run.Metrics.GetValueOrDefault("cpuUsPerAnswer", double.NaN) / Value(run.Target, run.Round, "small", "cpuUsPerAnswer");
         }
 
-        var summary = new JsonObject();
-        foreach (var target in targets)
-        {
-            var perKind = new JsonObject();
-            foreach (var group in runs.Where(run => run.Target == target).GroupBy(run => run.Kind))
-            {
-                var metrics = new JsonObject();
-                foreach (var name in group.SelectMany(run => run.Metrics.Keys).Distinct())
-                {
-                    metrics[name] = Statistics(group.Select(run => run.Metrics.GetValueOrDefault(name, double.NaN)));
-                }
+        // A metric with no finite value is written as null (the load report leaves it out).
+        var summary = Summarize(runs, targets, keepEmpty: true);
 
-                perKind[group.Key] = metrics;
+        JsonObject RatiosPerRound(string target, string reference)
+        {
+            var perMetric = new JsonObject();
+            foreach (var (kind, metric, _) in Compared)
+            {
+                perMetric[$"{kind}.{metric}"] = Statistics(rounds.Select(round => Value(target, round, kind, metric) / Value(reference, round, kind, metric)));
             }
 
-            summary[target] = perKind;
+            return perMetric;
         }
 
         // Ratios to YARP, round by round (both measured within the same round, minutes apart at most).
         var ratios = new JsonObject();
         foreach (var target in targets.Where(target => target != Yarp))
         {
-            var perMetric = new JsonObject();
-            foreach (var (kind, metric, _) in Compared)
-            {
-                perMetric[$"{kind}.{metric}"] = Statistics(rounds.Select(round => Value(target, round, kind, metric) / Value(Yarp, round, kind, metric)));
-            }
-
-            ratios[target] = perMetric;
+            ratios[target] = RatiosPerRound(target, Yarp);
         }
 
         // What a change bought: the gateway against the same scenario built from an earlier commit (--baseline).
@@ -94,34 +79,11 @@ internal static class OverloadReport
         {
             foreach (var target in targets.Where(target => target.StartsWith("gateway", StringComparison.Ordinal) && target != Baseline))
             {
-                var perMetric = new JsonObject();
-                foreach (var (kind, metric, _) in Compared)
-                {
-                    perMetric[$"{kind}.{metric}"] = Statistics(rounds.Select(round => Value(target, round, kind, metric) / Value(Baseline, round, kind, metric)));
-                }
-
-                baselineRatios[target] = perMetric;
+                baselineRatios[target] = RatiosPerRound(target, Baseline);
             }
         }
 
-        var drift = new JsonObject();
-        foreach (var control in targets.Where(target => target.EndsWith(ControlSuffix, StringComparison.Ordinal)))
-        {
-            var original = control[..^ControlSuffix.Length];
-            if (!targets.Contains(original))
-            {
-                continue;
-            }
-
-            var pair = new JsonObject();
-            foreach (var (kind, metric, _) in Compared)
-            {
-                var (a, b) = (Median(summary, original, kind, metric), Median(summary, control, kind, metric));
-                pair[$"{kind}.{metric}"] = Round(Math.Abs(a - b) / ((a + b) / 2) * 100);
-            }
-
-            drift[$"{original} vs {control}"] = pair;
-        }
+        var drift = Drift(summary, targets, DriftMetrics);
 
         var machine = Machine();
         var document = new JsonObject
@@ -140,16 +102,7 @@ internal static class OverloadReport
             ["runs"] = new JsonArray(runs.Select(run => (JsonNode)run.Raw.DeepClone()).ToArray()),
         };
 
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
-        File.WriteAllText(output, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-
-        var markdown = Markdown(targets, summary, ratios, baselineRatios, drift, configuration, machine);
-        if (configuration["markdown"] is { } markdownPath)
-        {
-            File.WriteAllText(markdownPath, markdown);
-        }
-
-        Console.Write(markdown);
+        Write(configuration, output, document, Markdown(targets, summary, ratios, baselineRatios, drift, configuration, machine));
         return 0;
     }
 
@@ -247,20 +200,7 @@ internal static class OverloadReport
             }
         }
 
-        if (drift.Count > 0)
-        {
-            text.AppendLine();
-            text.AppendLine("Drift between two identical instances (|a - b| / mean of the medians, %): claim only differences well beyond these.");
-            text.AppendLine();
-            text.AppendLine("| pair | " + string.Join(" | ", Compared.Select(metric => $"{metric.Kind} {metric.Metric}")) + " |");
-            text.AppendLine("| --- | " + string.Join(" | ", Compared.Select(_ => "---:")) + " |");
-            foreach (var (pair, values) in drift)
-            {
-                var cells = Compared.Select(metric => values![$"{metric.Kind}.{metric.Metric}"] is { } value ? value.GetValue<double>().ToString("N1", culture) : "n/a");
-                text.AppendLine(culture, $"| {pair} | {string.Join(" | ", cells)} |");
-            }
-        }
-
+        AppendDriftTable(text, "Drift between two identical instances (|a - b| / mean of the medians, %): claim only differences well beyond these.", drift, DriftMetrics);
         return text.ToString();
     }
 
@@ -277,40 +217,5 @@ internal static class OverloadReport
             ? $"{Format(statistics["median"], "0.00x")} [{Format(statistics["min"], "0.00")}..{Format(statistics["max"], "0.00")}]"
             : "-";
 
-    private static JsonObject? Statistics(IEnumerable<double> values)
-    {
-        var finite = values.Where(double.IsFinite).Order().ToList();
-        if (finite.Count == 0)
-        {
-            return null;
-        }
-
-        var middle = finite.Count / 2;
-        var median = finite.Count % 2 == 1 ? finite[middle] : (finite[middle - 1] + finite[middle]) / 2;
-        return new JsonObject { ["median"] = Round(median), ["min"] = Round(finite[0]), ["max"] = Round(finite[^1]), ["runs"] = finite.Count };
-    }
-
-    private static double Median(JsonObject summary, string target, string kind, string metric) =>
-        summary[target]?[kind]?[metric]?["median"] is { } value ? value.GetValue<double>() : double.NaN;
-
-    private static string Machine()
-    {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-            : null;
-        return $"{Environment.ProcessorCount} cores ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}";
-    }
-
-    // The probe writes a percentile of no samples as "NaN".
-    private static double Number(JsonNode? node) =>
-        node is null ? double.NaN
-        : node.GetValueKind() == JsonValueKind.String ? double.Parse(node.GetValue<string>(), CultureInfo.InvariantCulture)
-        : node.GetValue<double>();
-
-    private static JsonNode? Round(double value) => double.IsFinite(value) ? JsonValue.Create(Math.Round(value, 4)) : null;
-
-    private static string Format(JsonNode? node, string format) =>
-        node is null ? "n/a" : node.GetValue<double>().ToString(format, CultureInfo.InvariantCulture);
-
-    private sealed record RunRecord(string Target, int Round, string Kind, Dictionary<string, double> Metrics, JsonObject Raw);
+    private sealed record RunRecord(string Target, int Round, string Kind, Dictionary<string, double> Metrics, JsonObject Raw) : IRun;
 }

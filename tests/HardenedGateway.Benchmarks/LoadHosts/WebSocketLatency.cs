@@ -1,15 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Configuration;
 
 namespace HardenedGateway.Benchmarks.LoadHosts;
@@ -30,14 +25,14 @@ internal static class WebSocketLatency
         var size = options.GetValue("size", 32);
         var warmup = options.GetValue("warmup", 500);
 
-        await using var upstream = await StartAsync(static builder => { }, static app =>
+        await using var upstream = await LoadHostCommon.StartInProcessAsync(static builder => { }, static app =>
         {
             app.UseWebSockets();
             app.Map("/ws", EchoAsync);
         });
-        var upstreamUri = Address(upstream);
+        var upstreamUri = LoadHostCommon.Address(upstream);
 
-        await using var gateway = await StartAsync(
+        await using var gateway = await LoadHostCommon.StartInProcessAsync(
             builder =>
             {
                 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -50,7 +45,7 @@ internal static class WebSocketLatency
             },
             static _ => { });
 
-        await using var yarp = await StartAsync(
+        await using var yarp = await LoadHostCommon.StartInProcessAsync(
             builder => builder.Services.AddReverseProxy().LoadFromMemory(
                 [new RouteConfig { RouteId = "bench", ClusterId = "bench", Match = new RouteMatch { Path = "/bench/{**rest}" }, Transforms = [new Dictionary<string, string> { ["PathRemovePrefix"] = "/bench" }] }],
                 [new ClusterConfig { ClusterId = "bench", Destinations = new Dictionary<string, DestinationConfig> { ["upstream"] = new DestinationConfig { Address = upstreamUri.ToString() } } }]),
@@ -59,8 +54,8 @@ internal static class WebSocketLatency
         (string Name, Uri Uri)[] targets =
         [
             ("direct", WebSocketUri(upstreamUri, "/ws")),
-            ("gateway", WebSocketUri(Address(gateway), "/bench/ws")),
-            ("yarp", WebSocketUri(Address(yarp), "/bench/ws")),
+            ("gateway", WebSocketUri(LoadHostCommon.Address(gateway), "/bench/ws")),
+            ("yarp", WebSocketUri(LoadHostCommon.Address(yarp), "/bench/ws")),
         ];
 
         var sockets = new ClientWebSocket[targets.Length];
@@ -155,21 +150,6 @@ internal static class WebSocketLatency
             await socket.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, context.RequestAborted);
         }
     }
-
-    private static async Task<WebApplication> StartAsync(Action<WebApplicationBuilder> configure, Action<WebApplication> map)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(static kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-        configure(builder);
-        var app = builder.Build();
-        map(app);
-        await app.StartAsync();
-        return app;
-    }
-
-    private static Uri Address(WebApplication app) =>
-        new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
 
     private static Uri WebSocketUri(Uri http, string path) => new UriBuilder(http) { Scheme = "ws", Path = path }.Uri;
 }

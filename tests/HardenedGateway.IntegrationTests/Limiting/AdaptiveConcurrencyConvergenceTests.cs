@@ -21,13 +21,11 @@ public sealed class AdaptiveConcurrencyConvergenceTests
     [Test]
     public async Task Overload8x_CapacityEight_SettlesWithinHalfToTwiceWithGoodputAndLatency()
     {
-        await using var engine = await SimulatedInferenceEngine.StartAsync(Capacity, BaseDelay);
-        await using var gateway = await StartAsync(engine, initial: 1, logging: true);
-        var limiter = Limiter(gateway);
+        await using var rig = await EngineBehindGateway.StartAsync(initial: 1, logging: true);
+        var (engine, gateway, limiter) = rig;
 
-        await using (var load = new ClosedLoopLoad(gateway.BaseAddress))
+        await using (var load = rig.SampledLoad())
         {
-            load.SampleLimit(() => limiter.MaxConcurrent);
             load.AddClients(8 * Capacity, "/api/ai/infer");
             await load.RunUntilAsync(22);
             var end = load.Elapsed;
@@ -67,9 +65,8 @@ public sealed class AdaptiveConcurrencyConvergenceTests
     [Test]
     public async Task CapacityHalvesThenDoubles_LimitFollowsWithin20AndClimbsBackWithin60Seconds()
     {
-        await using var engine = await SimulatedInferenceEngine.StartAsync(Capacity, BaseDelay);
-        await using var gateway = await StartAsync(engine, initial: 1);
-        var limiter = Limiter(gateway);
+        await using var rig = await EngineBehindGateway.StartAsync(initial: 1);
+        var (engine, gateway, limiter) = rig;
         await using var load = new ClosedLoopLoad(gateway.BaseAddress);
         load.AddClients(8 * Capacity, "/api/ai/infer");
         var settled = await StaysInRangeAsync(() => limiter.MaxConcurrent, Capacity / 2, 2 * Capacity, within: TimeSpan.FromSeconds(30));
@@ -88,11 +85,9 @@ public sealed class AdaptiveConcurrencyConvergenceTests
     [Test]
     public async Task LightLoadTwoClients_LimitNeitherCollapsesNorGrowsWithoutBound()
     {
-        await using var engine = await SimulatedInferenceEngine.StartAsync(Capacity, BaseDelay);
-        await using var gateway = await StartAsync(engine, initial: 4);
-        var limiter = Limiter(gateway);
-        await using var load = new ClosedLoopLoad(gateway.BaseAddress);
-        load.SampleLimit(() => limiter.MaxConcurrent);
+        await using var rig = await EngineBehindGateway.StartAsync(initial: 4);
+        var limiter = rig.Limiter;
+        await using var load = rig.SampledLoad();
 
         load.AddClients(2, "/api/ai/infer");
         await load.RunUntilAsync(6);
@@ -109,11 +104,9 @@ public sealed class AdaptiveConcurrencyConvergenceTests
     [Test]
     public async Task LongSseStreamsWithFastFirstByte_DoNotShrinkTheLimit()
     {
-        await using var engine = await SimulatedInferenceEngine.StartAsync(Capacity, BaseDelay);
-        await using var gateway = await StartAsync(engine, initial: 8);
-        var limiter = Limiter(gateway);
-        await using var load = new ClosedLoopLoad(gateway.BaseAddress);
-        load.SampleLimit(() => limiter.MaxConcurrent);
+        await using var rig = await EngineBehindGateway.StartAsync(initial: 8);
+        var limiter = rig.Limiter;
+        await using var load = rig.SampledLoad();
 
         // Short answers first, so the baseline is the 50 ms time to first byte.
         load.AddClients(4, "/api/ai/infer");
@@ -178,12 +171,56 @@ public sealed class AdaptiveConcurrencyConvergenceTests
         return upstream!;
     }
 
-    private static ConcurrencyLimiter Limiter(TestGateway gateway) => Upstream(gateway).Limiter!;
+    /// <summary>The engine (capacity <see cref="Capacity"/>, <see cref="BaseDelay"/>) behind a gateway whose adaptive limit starts at a given value.</summary>
+    private sealed class EngineBehindGateway : IAsyncDisposable
+    {
+        private EngineBehindGateway(SimulatedInferenceEngine engine, TestGateway gateway)
+        {
+            Engine = engine;
+            Gateway = gateway;
+            Limiter = Upstream(gateway).Limiter!;
+        }
 
-    private static Task<TestGateway> StartAsync(SimulatedInferenceEngine engine, int initial, bool logging = false) =>
-        TestGateway.StartAsync(
-            Settings(engine, initial),
-            logging: logging ? b => b.AddFakeLogging().SetMinimumLevel(LogLevel.Information).AddFilter("HardenedGateway.Hosting", LogLevel.Warning) : null);
+        public SimulatedInferenceEngine Engine { get; }
+
+        public TestGateway Gateway { get; }
+
+        public ConcurrencyLimiter Limiter { get; }
+
+        public static async Task<EngineBehindGateway> StartAsync(int initial, bool logging = false)
+        {
+            var engine = await SimulatedInferenceEngine.StartAsync(Capacity, BaseDelay);
+            try
+            {
+                var gateway = await TestGateway.StartAsync(
+                    Settings(engine, initial),
+                    logging: logging ? b => b.AddFakeLogging().SetMinimumLevel(LogLevel.Information).AddFilter("HardenedGateway.Hosting", LogLevel.Warning) : null);
+                return new EngineBehindGateway(engine, gateway);
+            }
+            catch
+            {
+                await engine.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>A closed-loop load against the gateway that samples the limit every 100 ms from now on.</summary>
+        public ClosedLoopLoad SampledLoad()
+        {
+            var load = new ClosedLoopLoad(Gateway.BaseAddress);
+            load.SampleLimit(() => Limiter.MaxConcurrent);
+            return load;
+        }
+
+        public void Deconstruct(out SimulatedInferenceEngine engine, out TestGateway gateway, out ConcurrencyLimiter limiter) =>
+            (engine, gateway, limiter) = (Engine, Gateway, Limiter);
+
+        public async ValueTask DisposeAsync()
+        {
+            await Gateway.DisposeAsync();
+            await Engine.DisposeAsync();
+        }
+    }
 
     /// <summary>Waits until <paramref name="limit"/> has stayed in [low, high] for 2 s; returns how long that took, or null after <paramref name="within"/>.</summary>
     private static async Task<TimeSpan?> StaysInRangeAsync(Func<int> limit, int low, int high, TimeSpan within)

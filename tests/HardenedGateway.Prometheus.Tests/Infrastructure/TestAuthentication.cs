@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PrometheusMetrics = Prometheus.Metrics;
 
 namespace HardenedGateway.Prometheus.Tests.Infrastructure;
 
@@ -33,6 +34,30 @@ public sealed class TestAuthentication(IOptionsMonitor<AuthenticationSchemeOptio
         app.UseAuthentication();
         app.UseAuthorization();
     }
+
+    /// <summary>
+    /// Starts a <see cref="GatewayScenario"/> with this scheme, the Prometheus bridge on a registry of its own
+    /// (then <paramref name="configure"/>), and the authentication and authorization middleware placed before <paramref name="map"/>.
+    /// </summary>
+    public static Task<GatewayScenario> StartScenarioAsync(Action<HardenedGatewayPrometheusOptions>? configure, Action<WebApplication> map) =>
+        GatewayScenario.StartAsync(
+            services =>
+            {
+                AddTo(services);
+                services.AddHardenedGatewayPrometheus(options =>
+                {
+                    options.Registry = PrometheusMetrics.NewCustomRegistry();
+                    configure?.Invoke(options);
+                });
+            },
+            app =>
+            {
+                Use(app);
+                map(app);
+            });
+
+    /// <summary>Requires the <c>superuser</c> policy on the metrics and admin endpoints.</summary>
+    public static void RequireSuperuser(HardenedGatewayPrometheusOptions options) => options.AuthorizationPolicy = SuperuserPolicy;
 
     public static HttpRequestMessage CreateRequest(HttpMethod method, string path, string? token)
     {

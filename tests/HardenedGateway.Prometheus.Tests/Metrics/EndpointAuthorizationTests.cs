@@ -68,19 +68,10 @@ public sealed class EndpointAuthorizationTests
     [Test]
     public async Task MapHardenedGatewayMetrics_AllowAnonymousOnBuilder_OpensOnlyThatEndpoint()
     {
-        await using var scenario = await GatewayScenario.StartAsync(
-            services =>
+        await using var scenario = await TestAuthentication.StartScenarioAsync(
+            TestAuthentication.RequireSuperuser,
+            static app =>
             {
-                TestAuthentication.AddTo(services);
-                services.AddHardenedGatewayPrometheus(options =>
-                {
-                    options.Registry = PrometheusMetrics.NewCustomRegistry();
-                    options.AuthorizationPolicy = TestAuthentication.SuperuserPolicy;
-                });
-            },
-            app =>
-            {
-                TestAuthentication.Use(app);
                 app.MapHardenedGatewayMetrics().AllowAnonymous();
                 app.MapHardenedGatewayAdmin();
             });
@@ -155,19 +146,10 @@ public sealed class EndpointAuthorizationTests
     }
 
     private static Task<GatewayScenario> StartAsync(Action<HardenedGatewayPrometheusOptions>? configure) =>
-        GatewayScenario.StartAsync(
-            services =>
+        TestAuthentication.StartScenarioAsync(
+            configure,
+            static app =>
             {
-                TestAuthentication.AddTo(services);
-                services.AddHardenedGatewayPrometheus(options =>
-                {
-                    options.Registry = PrometheusMetrics.NewCustomRegistry();
-                    configure?.Invoke(options);
-                });
-            },
-            app =>
-            {
-                TestAuthentication.Use(app);
                 app.MapHardenedGatewayMetrics();
                 app.MapHardenedGatewayAdmin();
             });

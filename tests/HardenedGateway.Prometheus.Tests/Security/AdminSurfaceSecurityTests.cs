@@ -2,7 +2,6 @@ using System.Net;
 using HardenedGateway.Prometheus.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using PrometheusMetrics = Prometheus.Metrics;
 
 namespace HardenedGateway.Prometheus.Tests.Security;
 
@@ -34,19 +33,10 @@ public sealed class AdminSurfaceSecurityTests
     [Test]
     public async Task Endpoints_WithoutCredentialsOrPolicy_Answer401Or403AndRevealNothing()
     {
-        await using var scenario = await GatewayScenario.StartAsync(
-            services =>
+        await using var scenario = await TestAuthentication.StartScenarioAsync(
+            TestAuthentication.RequireSuperuser,
+            static app =>
             {
-                TestAuthentication.AddTo(services);
-                services.AddHardenedGatewayPrometheus(options =>
-                {
-                    options.Registry = PrometheusMetrics.NewCustomRegistry();
-                    options.AuthorizationPolicy = TestAuthentication.SuperuserPolicy;
-                });
-            },
-            app =>
-            {
-                TestAuthentication.Use(app);
                 app.MapHardenedGatewayMetrics();
                 app.MapHardenedGatewayAdmin();
             });

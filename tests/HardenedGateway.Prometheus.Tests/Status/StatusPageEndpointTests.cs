@@ -7,7 +7,6 @@ using System.Text.RegularExpressions;
 using HardenedGateway.Prometheus.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using PrometheusMetrics = Prometheus.Metrics;
 
 namespace HardenedGateway.Prometheus.Tests.Status;
 
@@ -110,19 +109,10 @@ public sealed partial class StatusPageEndpointTests
     }
 
     private static Task<GatewayScenario> StartAsync() =>
-        GatewayScenario.StartAsync(
-            services =>
+        TestAuthentication.StartScenarioAsync(
+            TestAuthentication.RequireSuperuser,
+            static app =>
             {
-                TestAuthentication.AddTo(services);
-                services.AddHardenedGatewayPrometheus(options =>
-                {
-                    options.Registry = PrometheusMetrics.NewCustomRegistry();
-                    options.AuthorizationPolicy = TestAuthentication.SuperuserPolicy;
-                });
-            },
-            app =>
-            {
-                TestAuthentication.Use(app);
                 app.MapHardenedGatewayAdmin();
                 app.MapHardenedGatewayStatusPage();
             });

@@ -13,13 +13,8 @@ public sealed class ClusterBudgetTests
     [Test]
     public async Task SendAsync_ThreeReplicasOverClusterBudget_UpstreamNeverSeesMoreThanBudget()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var upstream = await ClusterUpstream.StartAsync(ClusterUpstream.UpstreamMode.Hold);
-        var settings = GatewayReplica.Settings(upstream.BaseAddress, redis.Configuration, maxConcurrent: 4, clusterMaxConcurrent: 5);
-        await using var a = await GatewayReplica.StartAsync(settings);
-        await using var b = await GatewayReplica.StartAsync(settings);
-        await using var c = await GatewayReplica.StartAsync(settings);
-        GatewayReplica[] replicas = [a, b, c];
+        await using var cluster = await ReplicaCluster.StartAsync(3, ClusterUpstream.UpstreamMode.Hold, static (upstream, redis) => GatewayReplica.Settings(upstream, redis, maxConcurrent: 4, clusterMaxConcurrent: 5));
+        var (redis, upstream, replicas) = cluster;
 
         // 12 requests at once, 4 per replica: each local limit (4) admits all of its own, the cluster budget 5 in total.
         var rejected = 0;
@@ -173,9 +168,6 @@ public sealed class ClusterBudgetTests
         });
 
         upstream.Release();
-        foreach (var response in await Task.WhenAll(sends).WaitAsync(Bound))
-        {
-            response.Dispose();
-        }
+        await Responses.DisposeAllAsync(sends, Bound);
     }
 }

@@ -54,10 +54,7 @@ public sealed class LeaseExpiryTests
             });
 
             upstream.Release();
-            foreach (var response in await Task.WhenAll(held).WaitAsync(Bound))
-            {
-                response.Dispose();
-            }
+            await Responses.DisposeAllAsync(held, Bound);
         }
         finally
         {
@@ -69,11 +66,9 @@ public sealed class LeaseExpiryTests
     [Test]
     public async Task Lease_RequestLongerThanLeaseTime_KeepsItsSlot()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var upstream = await ClusterUpstream.StartAsync(ClusterUpstream.UpstreamMode.Hold);
-        var settings = GatewayReplica.Settings(upstream.BaseAddress, redis.Configuration, maxConcurrent: 1, clusterMaxConcurrent: 1, leaseTime: "00:00:01");
-        await using var streaming = await GatewayReplica.StartAsync(settings);
-        await using var other = await GatewayReplica.StartAsync(settings);
+        await using var cluster = await ReplicaCluster.StartAsync(2, ClusterUpstream.UpstreamMode.Hold, static (upstream, redis) => GatewayReplica.Settings(upstream, redis, maxConcurrent: 1, clusterMaxConcurrent: 1, leaseTime: "00:00:01"));
+        var (redis, upstream, replicas) = cluster;
+        var (streaming, other) = (replicas[0], replicas[1]);
 
         var held = streaming.GetAsync();
         Assert.That(await Eventually.HoldsAsync(() => upstream.InFlight == 1, Bound), Is.True);

@@ -17,12 +17,9 @@ public sealed class RedisOutageTests
     [Test]
     public async Task SendAsync_RedisKilledAndRestartedMidLoad_ContinuesOnLocalLimitsReportsDegradedAndReturns()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var upstream = await ClusterUpstream.StartAsync(ClusterUpstream.UpstreamMode.Answer);
-        var settings = GatewayReplica.Settings(upstream.BaseAddress, redis.Configuration, maxConcurrent: 2, clusterMaxConcurrent: 3, operationTimeout: "00:00:00.050");
-        await using var a = await GatewayReplica.StartAsync(settings);
-        await using var b = await GatewayReplica.StartAsync(settings);
-        GatewayReplica[] replicas = [a, b];
+        await using var cluster = await StartAsync(replicas: 2);
+        var (redis, upstream, replicas) = cluster;
+        var (a, b) = (replicas[0], replicas[1]);
         foreach (var replica in replicas)
         {
             using var warm = await replica.GetAsync();
@@ -67,7 +64,7 @@ public sealed class RedisOutageTests
 
         Assert.That(await Eventually.HoldsAsync(() => upstream.InFlight == 2, Bound), Is.True);
         upstream.Release();
-        await DisposeAllAsync(held);
+        await Responses.DisposeAllAsync(held, Bound);
 
         // Back by itself: Redis restarts on the same port, empty.
         await redis.RestartAsync();
@@ -92,16 +89,15 @@ public sealed class RedisOutageTests
         Assert.That(await Eventually.HoldsAsync(() => upstream.InFlight == 3, Bound), Is.True);
         Assert.That(upstream.MaxInFlight, Is.EqualTo(3));
         upstream.Release();
-        await DisposeAllAsync(again);
+        await Responses.DisposeAllAsync(again, Bound);
     }
 
     [Test]
     public async Task SendAsync_RedisFrozen_RequestWaitsAtMostOperationTimeoutThenReturns()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var upstream = await ClusterUpstream.StartAsync(ClusterUpstream.UpstreamMode.Answer);
-        var settings = GatewayReplica.Settings(upstream.BaseAddress, redis.Configuration, maxConcurrent: 2, clusterMaxConcurrent: 3, operationTimeout: "00:00:00.050");
-        await using var replica = await GatewayReplica.StartAsync(settings);
+        await using var cluster = await StartAsync(replicas: 1);
+        var (redis, _, replicas) = cluster;
+        var replica = replicas[0];
         using (var warm = await replica.GetAsync())
         {
             Assert.That(warm.StatusCode, Is.EqualTo(HttpStatusCode.OK));
@@ -152,11 +148,7 @@ public sealed class RedisOutageTests
         return results;
     }
 
-    private static async Task DisposeAllAsync(Task<HttpResponseMessage>[] sends)
-    {
-        foreach (var response in await Task.WhenAll(sends).WaitAsync(Bound))
-        {
-            response.Dispose();
-        }
-    }
+    // OperationTimeout 50 ms: these tests are about it.
+    private static Task<ReplicaCluster> StartAsync(int replicas) =>
+        ReplicaCluster.StartAsync(replicas, ClusterUpstream.UpstreamMode.Answer, static (upstream, redis) => GatewayReplica.Settings(upstream, redis, maxConcurrent: 2, clusterMaxConcurrent: 3, operationTimeout: "00:00:00.050"));
 }

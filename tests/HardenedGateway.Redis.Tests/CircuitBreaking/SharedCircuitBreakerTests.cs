@@ -13,12 +13,9 @@ public sealed class SharedCircuitBreakerTests
     [Test]
     public async Task Trip_OnOneReplica_OpensEveryReplicaForTheTimeLeft()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var upstream = await ClusterUpstream.StartAsync(ClusterUpstream.UpstreamMode.Fail);
-        var settings = GatewayReplica.Settings(upstream.BaseAddress, redis.Configuration, shareBreaker: true, recoveryTimeout: "00:00:05");
-        await using var a = await GatewayReplica.StartAsync(settings);
-        await using var b = await GatewayReplica.StartAsync(settings);
-        await using var c = await GatewayReplica.StartAsync(settings);
+        await using var cluster = await ReplicaCluster.StartAsync(3, ClusterUpstream.UpstreamMode.Fail, static (upstream, redis) => GatewayReplica.Settings(upstream, redis, shareBreaker: true, recoveryTimeout: "00:00:05"));
+        var (_, upstream, replicas) = cluster;
+        var (a, b, c) = (replicas[0], replicas[1], replicas[2]);
 
         using (var failed = await a.GetAsync())
         {
@@ -46,15 +43,10 @@ public sealed class SharedCircuitBreakerTests
     [Test]
     public async Task Probe_HalfOpenOnThreeReplicas_AtMostHalfOpenRequestsClusterWideAndSuccessClosesAll()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var upstream = await ClusterUpstream.StartAsync(ClusterUpstream.UpstreamMode.Fail);
-        var settings = GatewayReplica.Settings(upstream.BaseAddress, redis.Configuration, shareBreaker: true, recoveryTimeout: "00:00:01");
-        await using var a = await GatewayReplica.StartAsync(settings);
-        await using var b = await GatewayReplica.StartAsync(settings);
-        await using var c = await GatewayReplica.StartAsync(settings);
-        GatewayReplica[] replicas = [a, b, c];
+        await using var cluster = await ReplicaCluster.StartAsync(3, ClusterUpstream.UpstreamMode.Fail, static (upstream, redis) => GatewayReplica.Settings(upstream, redis, shareBreaker: true, recoveryTimeout: "00:00:01"));
+        var (_, upstream, replicas) = cluster;
 
-        (await a.GetAsync()).Dispose();
+        (await replicas[0].GetAsync()).Dispose();
         Assert.That(await Eventually.HoldsAsync(() => replicas.All(static r => r.Upstream.CircuitBreaker!.State == CircuitState.Open), Bound), Is.True);
 
         // After the recovery timeout every replica is half-open (HalfOpenRequests 1): one probe in the whole cluster.
@@ -97,11 +89,9 @@ public sealed class SharedCircuitBreakerTests
     [Test]
     public async Task Sync_ReplicaMissedTheMessage_ConvergesWithinASecond()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var upstream = await ClusterUpstream.StartAsync(ClusterUpstream.UpstreamMode.Answer);
-        var settings = GatewayReplica.Settings(upstream.BaseAddress, redis.Configuration, shareBreaker: true, recoveryTimeout: "00:00:30");
-        await using var a = await GatewayReplica.StartAsync(settings);
-        await using var b = await GatewayReplica.StartAsync(settings);
+        await using var cluster = await ReplicaCluster.StartAsync(2, ClusterUpstream.UpstreamMode.Answer, static (upstream, redis) => GatewayReplica.Settings(upstream, redis, shareBreaker: true, recoveryTimeout: "00:00:30"));
+        var (redis, _, replicas) = cluster;
+        var (a, b) = (replicas[0], replicas[1]);
 
         // A verdict lands in Redis with no message at all (as for a replica whose subscription was down).
         const string Verdict = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000); redis.call('HSET', KEYS[1], 'state', 'open', 'epoch', 1000, 'until', now + 20000); return 1";

@@ -112,17 +112,7 @@ public sealed class ClusterSettingsTests
         var provider = Substitute.For<IAdmissionGateProvider>();
         var gate = Substitute.For<IAdmissionGate>();
         provider.GetGate(Arg.Any<HardenedUpstream>()).Returns(call => call.Arg<HardenedUpstream>().Settings.Cluster.MaxConcurrent > 0 ? gate : null);
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton(provider);
-        services.AddHardenedProxy(options =>
-        {
-            var proxy = Proxy();
-            proxy.MaxConcurrent = 2;
-            proxy.Cluster.MaxConcurrent = 4;
-            options.Proxies["ai"] = proxy;
-            options.Proxies["plain"] = new ProxyOptions { PathPrefix = "/api/plain", Upstream = "http://127.0.0.1:9/" };
-        });
+        var services = ServicesWithClusterProxy(provider, static options => options.Proxies["plain"] = new ProxyOptions { PathPrefix = "/api/plain", Upstream = "http://127.0.0.1:9/" });
         using var built = services.BuildServiceProvider();
 
         var registry = built.GetRequiredService<HardenedProxyRegistry>();
@@ -144,16 +134,7 @@ public sealed class ClusterSettingsTests
         gate.IsDegraded.Returns(true);
         var provider = Substitute.For<IAdmissionGateProvider>();
         provider.GetGate(Arg.Any<HardenedUpstream>()).Returns(gate);
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton(provider);
-        services.AddHardenedProxy(options =>
-        {
-            var proxy = Proxy();
-            proxy.MaxConcurrent = 2;
-            proxy.Cluster.MaxConcurrent = 4;
-            options.Proxies["ai"] = proxy;
-        });
+        var services = ServicesWithClusterProxy(provider);
         services.AddHealthChecks().AddHardenedGateway();
         await using var built = services.BuildServiceProvider();
 
@@ -171,6 +152,23 @@ public sealed class ClusterSettingsTests
     }
 
     private static ProxyOptions Proxy() => new() { PathPrefix = "/api/ai", Upstream = "http://127.0.0.1:8000/" };
+
+    /// <summary>Services with <paramref name="provider"/> and proxy <c>ai</c> under a cluster budget (4) behind a local limit (2), then <paramref name="configure"/>.</summary>
+    private static ServiceCollection ServicesWithClusterProxy(IAdmissionGateProvider provider, Action<HardenedProxyOptions>? configure = null)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(provider);
+        services.AddHardenedProxy(options =>
+        {
+            var proxy = Proxy();
+            proxy.MaxConcurrent = 2;
+            proxy.Cluster.MaxConcurrent = 4;
+            options.Proxies["ai"] = proxy;
+            configure?.Invoke(options);
+        });
+        return services;
+    }
 
     private static List<string> Failures(ProxyOptions proxy)
     {
