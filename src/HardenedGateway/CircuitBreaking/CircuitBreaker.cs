@@ -125,7 +125,7 @@ public sealed class CircuitBreaker
         bool admitted;
         lock (_lock)
         {
-            change = _state == CircuitState.Open ? TryHalfOpenUnsynchronized() : null;
+            change = TryHalfOpenUnsynchronized(); // null unless an open circuit's recovery timeout has passed
             switch (_state)
             {
                 case CircuitState.Closed:
@@ -154,7 +154,9 @@ public sealed class CircuitBreaker
     {
         if (!permit.IsProbe)
         {
-            if (_state == CircuitState.Closed && Volatile.Read(ref _consecutiveFailures) != 0 && permit.Generation == Volatile.Read(ref _generation))
+            // Every transition bumps the generation, so a non-probe permit of the current generation implies
+            // the circuit is still closed.
+            if (Volatile.Read(ref _consecutiveFailures) != 0 && permit.Generation == Volatile.Read(ref _generation))
             {
                 Interlocked.Exchange(ref _consecutiveFailures, 0);
             }
