@@ -47,6 +47,9 @@ usage: build/loadtest.sh [options]
   --connections N      closed-loop connections in the overloaded runs (default 256, of which
                        --probe-connections are the probe's)
   --probe-connections N (default 16)
+  --no-floor           leave out the floor target: a bare ASP.NET Core app whose first middleware writes
+                       the gateway's 429 and 503 bytes (no limiter, breaker, metrics or log check), the
+                       least any middleware can spend per answer in this process model
   --baseline REF       also run the gateway built from git REF (a commit, tag or branch) as target
                        gateway-baseline, to measure what a change bought in the same run
   --help
@@ -68,6 +71,7 @@ hold_ms=50
 overload_conns=256
 probe_conns=16
 baseline=""
+floor=1
 while (($#)); do
   case $1 in
     --full) mode=full ;;
@@ -77,6 +81,7 @@ while (($#)); do
     --gateway) gateway=on ;;
     --no-gateway) gateway=off ;;
     --no-build) build=0 ;;
+    --no-floor) floor=0 ;;
     --rate) rate=$2; shift ;;
     --rate-seconds) rate_seconds=$2; shift ;;
     --overload) overload=1 ;;
@@ -290,6 +295,7 @@ run_overload() {
   local targets=(yarp gateway)
   [[ $control != none ]] && targets+=("$control-control")
   [[ -n $baseline ]] && targets+=(gateway-baseline)
+  ((floor)) && targets+=(floor)
   start_host upstream upstream --listeners "${#targets[@]}"
   local upstream_ports
   read -ra upstream_ports <<<"${host_ports[upstream]}"

@@ -18,6 +18,8 @@ internal static class Program
                                            (--overload true: /shed with ConcurrencyLimiter, /open with a 503 middleware)
           gateway --upstream <uri>         AddHardenedProxy host: /bench -> upstream, /_stats
                                            (--overload true: /shed with MaxConcurrent --cap, /open with an open breaker)
+          floor                            the overload scenario's floor: the gateway's 429 and 503 bytes from a bare
+                                           first middleware (/shed, /open), /bench answered directly, /_stats
           sse-probe --url <uri>            time to the first server-sent event, as JSON
           slow-upstream                    Kestrel upstream for build/cluster-demo.sh: /api/ai/*?ms=N, /_max
           cluster [--requests N]           the cluster budget's cost and its Redis fallback (starts redis-server)
@@ -48,6 +50,7 @@ internal static class Program
             "upstream" => await UpstreamHost.RunAsync(rest),
             "yarp" => await YarpHost.RunAsync(rest),
             "gateway" => await GatewayHost.RunAsync(rest),
+            "floor" => await FloorHost.RunAsync(rest),
             "sse-probe" => await SseProbe.RunAsync(rest),
             "slow-upstream" => await SlowUpstreamHost.RunAsync(rest),
             "cluster" => await Cluster.ClusterBenchmark.RunAsync(rest),

@@ -34,6 +34,7 @@ internal sealed class ExchangeTimeout : IDisposable
     private TimeSpan _headerTimeout;
     private TimeSpan _idleTimeout;
     private volatile Phase _phase;
+    private CancellationTokenRegistration _linked;
 
     /// <param name="headerTimeout">The response-header timeout; zero means none (EC-001).</param>
     /// <param name="idleTimeout">The stream idle timeout; zero means off.</param>
@@ -96,6 +97,14 @@ internal sealed class ExchangeTimeout : IDisposable
     /// </remarks>
     public void Cancel() => _source.Cancel();
 
+    /// <summary>
+    /// Fires the token when <paramref name="clientAborted"/> does (the client went away), until this
+    /// exchange is disposed. Kept here rather than in the caller's async state machine, which is
+    /// allocated per request while a pooled timer is not.
+    /// </summary>
+    public void CancelWith(CancellationToken clientAborted) =>
+        _linked = clientAborted.UnsafeRegister(static state => ((ExchangeTimeout)state!).Cancel(), this);
+
     /// <summary>Body bytes are about to move in either direction: restarts the silence clock of the current phase.</summary>
     public void OnActivity()
     {
@@ -146,6 +155,9 @@ internal sealed class ExchangeTimeout : IDisposable
 
     public void Dispose()
     {
+        // First, outside the lock: unregistering waits for a running callback, which cancels the source.
+        _linked.Dispose();
+        _linked = default;
         lock (_lock)
         {
             _phase = Phase.Done;

@@ -16,12 +16,40 @@ internal enum UpstreamVerdict
 }
 
 /// <summary>The outcome of forwarding one request.</summary>
-/// <param name="StatusCode">The status the client got (499 when it went away).</param>
-/// <param name="Reason">Why it did not end normally, or <see cref="GatewayErrorReason.None"/>.</param>
-/// <param name="UpstreamDuration">Send to response headers; null when no headers arrived.</param>
-/// <param name="Verdict">What the breaker learns.</param>
-internal readonly record struct ForwardResult(int StatusCode, GatewayErrorReason Reason, TimeSpan? UpstreamDuration, UpstreamVerdict Verdict)
+/// <remarks>
+/// 24 bytes rather than a record's 32 (a nullable <see cref="TimeSpan"/> pads to 16): it lives in the
+/// forwarder's per-request state machine, so the missing duration is a sentinel instead.
+/// </remarks>
+internal readonly struct ForwardResult
 {
+    private const long NoDuration = long.MinValue;
+    private readonly long _upstreamTicks;
+
+    /// <summary>Initializes a new instance of the <see cref="ForwardResult"/> struct.</summary>
+    /// <param name="statusCode">The status the client got (499 when it went away).</param>
+    /// <param name="reason">Why it did not end normally, or <see cref="GatewayErrorReason.None"/>.</param>
+    /// <param name="upstreamDuration">Send to response headers; null when no headers arrived.</param>
+    /// <param name="verdict">What the breaker learns.</param>
+    public ForwardResult(int statusCode, GatewayErrorReason reason, TimeSpan? upstreamDuration, UpstreamVerdict verdict)
+    {
+        StatusCode = statusCode;
+        Reason = reason;
+        _upstreamTicks = upstreamDuration?.Ticks ?? NoDuration;
+        Verdict = verdict;
+    }
+
+    /// <summary>Gets the status the client got (499 when it went away).</summary>
+    public int StatusCode { get; }
+
+    /// <summary>Gets why it did not end normally, or <see cref="GatewayErrorReason.None"/>.</summary>
+    public GatewayErrorReason Reason { get; }
+
+    /// <summary>Gets the time from send to response headers; null when no headers arrived.</summary>
+    public TimeSpan? UpstreamDuration => _upstreamTicks == NoDuration ? null : TimeSpan.FromTicks(_upstreamTicks);
+
+    /// <summary>Gets what the breaker learns.</summary>
+    public UpstreamVerdict Verdict { get; }
+
     /// <summary>
     /// The outcome of a send that failed with <paramref name="reason"/> (proxy route and tunnel alike): 499 and no
     /// verdict when the client went away, otherwise the reason's problem status and a breaker failure.

@@ -64,8 +64,8 @@ internal static class ForwardingActivity
         }
     }
 
-    /// <summary>Records an exception that escaped the forwarder.</summary>
-    public static void SetException(Activity? activity, Exception exception)
+    /// <summary>Records an exception escaping the forwarder; an exception filter, so it returns false and the exception goes on unchanged.</summary>
+    public static bool RecordEscaping(Activity? activity, Exception exception)
     {
         if (activity is not null)
         {
@@ -73,6 +73,8 @@ internal static class ForwardingActivity
             activity.SetTag("error.type", exception.GetType().FullName);
             activity.SetStatus(ActivityStatusCode.Error, exception.Message);
         }
+
+        return false;
     }
 
     private static ActivityContext ExtractParent(IHeaderDictionary headers)

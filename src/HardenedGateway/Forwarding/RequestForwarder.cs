@@ -17,176 +17,184 @@ namespace HardenedGateway.Forwarding;
 /// </summary>
 internal sealed partial class RequestForwarder(SharedTransport transport, BytesPool pool, TimeProvider timeProvider, ILogger<RequestForwarder> logger)
 {
-    /// <summary>
-    /// The target is sent as built: System.Uri's canonicalization would otherwise decode escaped
-    /// unreserved characters (<c>%41</c> → <c>A</c>) in the path and the query, re-encode stray
-    /// <c>%</c> and drop <c>.</c> segments, breaking "the rest of the path, as received".
-    /// </summary>
-    private static readonly UriCreationOptions RawTargetOptions = new() { DangerousDisablePathAndQueryCanonicalization = true };
-
     private readonly HttpMessageInvoker _invoker = transport.Invoker;
 
-    /// <summary>Forwards the request. Writes the upstream's answer, or nothing when it failed before headers (the caller answers then).</summary>
+    /// <summary>
+    /// Forwards an admitted request and ends its admission (<see cref="AdmittedRequest"/>): the upstream's
+    /// answer is streamed to the client, or a failure before headers is answered with a problem body.
+    /// </summary>
     /// <remarks>
     /// This is the request's one async state machine after admission: it also ends the admission
     /// (breaker verdict, limiter slot, metrics, log) through <paramref name="admitted"/>, rather than
-    /// returning to an awaiting pipeline method that would be a second state machine per request.
+    /// returning to an awaiting pipeline method that would be a second state machine per request. Its
+    /// box is allocated per request, so what lives across an await is kept small: no result to return
+    /// (the tracing activity is recorded here), the client-abort link inside the pooled timer, the
+    /// client's token and response read from the context where needed.
     /// </remarks>
-    private async Task<ForwardResult> ForwardCoreAsync(HttpContext context, HardenedUpstream upstream, string target, AdmittedRequest admitted)
+    public async Task ForwardAsync(HttpContext context, HardenedUpstream upstream, string target, AdmittedRequest admitted)
     {
+        // Started in this async method, so the activity is Activity.Current for the exchange only.
+        using var activity = ForwardingActivity.Source.HasListeners() ? ForwardingActivity.Start(context, upstream) : null;
         ForwardResult result = default;
         var completed = false;
         var abortClient = false;
+
+        // Every path's outcome goes on the activity; an exception that escapes is recorded on the way out.
         try
         {
-            var clientAborted = context.RequestAborted;
-            var hasRequestBody = HasRequestBody(context);
-            using var timeout = ExchangeTimeout.Rent(upstream.ResponseHeaderTimeout, upstream.Settings.StreamIdleTimeout, timeProvider, hasRequestBody);
-            using var clientRegistration = clientAborted.UnsafeRegister(static state => ((ExchangeTimeout)state!).Cancel(), timeout);
-
-            StreamingRequestContent? content = null;
-            using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), new Uri(target, RawTargetOptions))
-            {
-                Version = upstream.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11,
-                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-            };
-
-            if (hasRequestBody)
-            {
-                // While the body uploads, silence is bounded by the idle timeout (or, when that is off,
-                // the header timeout); the header timeout proper starts once the body is sent.
-                content = new StreamingRequestContent(context.Request.Body, pool, timeout);
-                request.Content = content;
-            }
-
-            HeaderRules.CopyRequestHeaders(context, request, upstream.UseHttp2);
-            ForwardingActivity.InjectTraceContext(request);
-
-            var sendStarted = timeProvider.GetTimestamp();
-            HttpResponseMessage response;
             try
             {
-                response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // every failure becomes a classified outcome
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                if (content?.ClientError is { } clientError && !clientAborted.IsCancellationRequested)
-                {
-                    result = RejectRequestBody(context, upstream, clientError);
-                    if (result.StatusCode != StatusCodes.Status499ClientClosedRequest && !clientAborted.IsCancellationRequested)
-                    {
-                        await ProblemResponses.WriteRequestBodyRejectedAsync(context, result.StatusCode, upstream.Name).ConfigureAwait(false);
-                    }
+                var hasRequestBody = HasRequestBody(context);
+                using var timeout = ExchangeTimeout.Rent(upstream.ResponseHeaderTimeout, upstream.Settings.StreamIdleTimeout, timeProvider, hasRequestBody);
+                timeout.CancelWith(context.RequestAborted);
 
-                    completed = true;
-                    goto Done;
+                StreamingRequestContent? content = null;
+                using var request = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), upstream.Targets.UriFor(target))
+                {
+                    Version = upstream.UseHttp2 ? HttpVersion.Version20 : HttpVersion.Version11,
+                    VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+                };
+
+                if (hasRequestBody)
+                {
+                    // While the body uploads, silence is bounded by the idle timeout (or, when that is off,
+                    // the header timeout); the header timeout proper starts once the body is sent.
+                    content = new StreamingRequestContent(context.Request.Body, pool, timeout);
+                    request.Content = content;
                 }
 
-                var clientGone = clientAborted.IsCancellationRequested || content?.ClientFailed == true;
-                var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.HasFired);
-                LogSendFailure(upstream.Name, reason, ex);
-                if (reason != GatewayErrorReason.ClientAborted)
-                {
-                    // AC-002: unreachable, timeout, bad response shrink an adaptive limit; a client abort is no sample.
-                    upstream.Limiter?.OnUpstreamFailure();
-                }
+                HeaderRules.CopyRequestHeaders(context, request, upstream.UseHttp2);
+                ForwardingActivity.InjectTraceContext(request);
 
-                result = ForwardResult.SendFailed(reason);
-                completed = true;
-                goto Done;
-            }
-
-            var headersAt = timeProvider.GetTimestamp();
-            var upstreamDuration = timeProvider.GetElapsedTime(sendStarted, headersAt);
-
-            // AC-002: an adaptive limit learns from the time to first byte, never from how long the body streams.
-            upstream.Limiter?.OnResponseHeaders(sendStarted, headersAt, (int)response.StatusCode);
-            using (response)
-            {
-                timeout.OnResponseStarted();
-                var statusCode = (int)response.StatusCode;
-                var clientResponse = context.Response;
-                var refusal = ResponseFraming.Check(response, statusCode, out var contentLength);
-                if (refusal is null)
-                {
-                    clientResponse.StatusCode = statusCode;
-                    if (!HeaderRules.CopyResponseHeaders(response, clientResponse))
-                    {
-                        refusal = ResponseFraming.UnwritableHeader;
-                    }
-                }
-
-                if (refusal is not null)
-                {
-                    // Nothing of this answer reaches the client: the pipeline writes the 502 on a clean response.
-                    clientResponse.Headers.Clear();
-                    Log.BadUpstreamResponse(logger, upstream.Name, refusal);
-                    result = new ForwardResult(StatusCodes.Status502BadGateway, GatewayErrorReason.BadUpstreamResponse, upstreamDuration, UpstreamVerdict.Failure);
-                    completed = true;
-                    goto Done;
-                }
-
-                clientResponse.ContentLength = contentLength;
-                var streamed = IsStreamed(response, contentLength);
-                if (streamed)
-                {
-                    context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-                }
-
-                var verdict = OutcomeClassifier.IsFailureStatus(statusCode) ? UpstreamVerdict.Failure : UpstreamVerdict.Success;
-                Stream body;
+                var sendStarted = timeProvider.GetTimestamp();
+                HttpResponseMessage response;
                 try
                 {
-                    // The handler's response content hands over its connection stream without waiting.
-                    body = response.Content.ReadAsStream(timeout.Token);
-                    if (streamed)
-                    {
-                        // Send the headers now: an event-stream client should see its response start at once.
-                        await clientResponse.StartAsync(timeout.Token).ConfigureAwait(false);
-                    }
+                    response = await _invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
                 }
-#pragma warning disable CA1031
+    #pragma warning disable CA1031 // every failure becomes a classified outcome
                 catch (Exception ex)
-#pragma warning restore CA1031
+    #pragma warning restore CA1031
                 {
-                    result = EndAfterHeaders(upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, ex);
-                    abortClient = true;
+                    if (content?.ClientError is { } clientError && !context.RequestAborted.IsCancellationRequested)
+                    {
+                        result = RejectRequestBody(context, upstream, clientError);
+                        if (result.StatusCode != StatusCodes.Status499ClientClosedRequest && !context.RequestAborted.IsCancellationRequested)
+                        {
+                            await ProblemResponses.WriteRequestBodyRejectedAsync(context, result.StatusCode, upstream.Name).ConfigureAwait(false);
+                        }
+
+                        completed = true;
+                        goto Done;
+                    }
+
+                    var clientGone = context.RequestAborted.IsCancellationRequested || content?.ClientFailed == true;
+                    var reason = OutcomeClassifier.ClassifySendFailure(ex, clientGone, !clientGone && timeout.HasFired);
+                    LogSendFailure(upstream.Name, reason, ex);
+                    if (reason != GatewayErrorReason.ClientAborted)
+                    {
+                        // AC-002: unreachable, timeout, bad response shrink an adaptive limit; a client abort is no sample.
+                        upstream.Limiter?.OnUpstreamFailure();
+                    }
+
+                    result = ForwardResult.SendFailed(reason);
                     completed = true;
                     goto Done;
                 }
 
-                var (status, error, _) = await StreamCopier.CopyAsync(body, clientResponse.Body, pool, streamed, timeout).ConfigureAwait(false);
-                result = status switch
+                var headersAt = timeProvider.GetTimestamp();
+                var upstreamDuration = timeProvider.GetElapsedTime(sendStarted, headersAt);
+
+                // AC-002: an adaptive limit learns from the time to first byte, never from how long the body streams.
+                upstream.Limiter?.OnResponseHeaders(sendStarted, headersAt, (int)response.StatusCode);
+                using (response)
                 {
-                    CopyStatus.Completed => new ForwardResult(statusCode, GatewayErrorReason.None, upstreamDuration, verdict),
+                    timeout.OnResponseStarted();
+                    var statusCode = (int)response.StatusCode;
+                    var refusal = ResponseFraming.Check(response, statusCode, out var contentLength);
+                    if (refusal is null)
+                    {
+                        context.Response.StatusCode = statusCode;
+                        if (!HeaderRules.CopyResponseHeaders(response, context.Response))
+                        {
+                            refusal = ResponseFraming.UnwritableHeader;
+                        }
+                    }
 
-                    // The client did not take the data: it went away, or stopped reading for longer than the
-                    // idle timeout. Its side, never the upstream's.
-                    CopyStatus.DestinationFailed or CopyStatus.DestinationCanceled => EndAfterHeaders(upstream, statusCode, upstreamDuration, clientGone: true, error),
-                    _ => EndAfterHeaders(upstream, statusCode, upstreamDuration, clientAborted.IsCancellationRequested, error),
-                };
-                abortClient = status != CopyStatus.Completed;
-                completed = true;
+                    if (refusal is not null)
+                    {
+                        // Nothing of this answer reaches the client: the pipeline writes the 502 on a clean response.
+                        context.Response.Headers.Clear();
+                        Log.BadUpstreamResponse(logger, upstream.Name, refusal);
+                        result = new ForwardResult(StatusCodes.Status502BadGateway, GatewayErrorReason.BadUpstreamResponse, upstreamDuration, UpstreamVerdict.Failure);
+                        completed = true;
+                        goto Done;
+                    }
+
+                    context.Response.ContentLength = contentLength;
+                    var streamed = IsStreamed(response, contentLength);
+                    if (streamed)
+                    {
+                        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+                    }
+
+                    var verdict = OutcomeClassifier.IsFailureStatus(statusCode) ? UpstreamVerdict.Failure : UpstreamVerdict.Success;
+                    Stream body;
+                    try
+                    {
+                        // The handler's response content hands over its connection stream without waiting.
+                        body = response.Content.ReadAsStream(timeout.Token);
+                        if (streamed)
+                        {
+                            // Send the headers now: an event-stream client should see its response start at once.
+                            await context.Response.StartAsync(timeout.Token).ConfigureAwait(false);
+                        }
+                    }
+    #pragma warning disable CA1031
+                    catch (Exception ex)
+    #pragma warning restore CA1031
+                    {
+                        result = EndAfterHeaders(upstream, statusCode, upstreamDuration, context.RequestAborted.IsCancellationRequested, ex);
+                        abortClient = true;
+                        completed = true;
+                        goto Done;
+                    }
+
+                    var (status, error) = await StreamCopier.CopyAsync(body, context.Response.Body, pool, streamed, timeout).ConfigureAwait(false);
+                    result = status switch
+                    {
+                        CopyStatus.Completed => new ForwardResult(statusCode, GatewayErrorReason.None, upstreamDuration, verdict),
+
+                        // The client did not take the data: it went away, or stopped reading for longer than the
+                        // idle timeout. Its side, never the upstream's.
+                        CopyStatus.DestinationFailed or CopyStatus.DestinationCanceled => EndAfterHeaders(upstream, statusCode, upstreamDuration, clientGone: true, error),
+                        _ => EndAfterHeaders(upstream, statusCode, upstreamDuration, context.RequestAborted.IsCancellationRequested, error),
+                    };
+                    abortClient = status != CopyStatus.Completed;
+                    completed = true;
+                }
             }
-        }
-        finally
-        {
-            // Every path, exceptions included, gives back the limiter slot and the probe slot.
-            admitted.Release(upstream, completed ? result.Verdict : UpstreamVerdict.None);
-        }
+            finally
+            {
+                // Every path, exceptions included, gives back the limiter slot and the probe slot.
+                admitted.Release(upstream, completed ? result.Verdict : UpstreamVerdict.None);
+            }
 
-    Done:
-        if (abortClient)
-        {
-            // Only now, after the breaker has learnt the outcome: a client that sees the cut and retries
-            // at once must meet the breaker's new state.
-            context.Abort();
-        }
+        Done:
+            if (abortClient)
+            {
+                // Only now, after the breaker has learnt the outcome: a client that sees the cut and retries
+                // at once must meet the breaker's new state.
+                context.Abort();
+            }
 
-        await admitted.FinishAsync(context, upstream, result).ConfigureAwait(false);
-        return result;
+            ForwardingActivity.SetOutcome(activity, result);
+            await admitted.FinishAsync(context, upstream, result).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ForwardingActivity.RecordEscaping(activity, ex))
+        {
+            throw; // not reached: the filter records and declines
+        }
     }
 
     private static bool HasRequestBody(HttpContext context)

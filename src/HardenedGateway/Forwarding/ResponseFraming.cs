@@ -52,6 +52,7 @@ internal static class ResponseFraming
         }
 
         long? length = null;
+        var items = 0;
         foreach (var value in declared)
         {
             // "5, 5" and repeated identical fields are one length (RFC 9110 §8.6); anything else is refused.
@@ -64,13 +65,15 @@ internal static class ResponseFraming
                 }
 
                 length = parsed;
+                items++;
             }
         }
 
         // The length declared to the client must be the one the handler frames the body by. It takes
         // identical repeated fields as one, but reads "5, 5" to the close: refused rather than forwarded
-        // with a length the upstream connection does not follow.
-        if (length is null || response.Content.Headers.ContentLength != length)
+        // with a length the upstream connection does not follow. A single plain number is what the
+        // handler framed by, so only a list asks the handler (its typed read parses and boxes per answer).
+        if (length is null || (items > 1 && response.Content.Headers.ContentLength != length))
         {
             return InvalidContentLength;
         }

@@ -32,12 +32,11 @@ internal static class StreamCopier
     /// never its total length.
     /// </summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    public static async ValueTask<(CopyStatus Status, Exception? Error, long Bytes)> CopyAsync(
+    public static async ValueTask<(CopyStatus Status, Exception? Error)> CopyAsync(
         Stream source, Stream destination, BytesPool pool, bool flushEachWrite, ExchangeTimeout timeout)
     {
         var token = timeout.Token;
         byte[]? buffer = null;
-        long total = 0;
         try
         {
             while (true)
@@ -57,15 +56,14 @@ internal static class StreamCopier
 #pragma warning disable CA1031 // every failure is a classified outcome, not a crash
                 catch (Exception ex)
                 {
-                    return (token.IsCancellationRequested ? CopyStatus.SourceCanceled : CopyStatus.SourceFailed, ex, total);
+                    return (token.IsCancellationRequested ? CopyStatus.SourceCanceled : CopyStatus.SourceFailed, ex);
                 }
 
                 if (read == 0)
                 {
-                    return (CopyStatus.Completed, null, total);
+                    return (CopyStatus.Completed, null);
                 }
 
-                total += read;
                 try
                 {
                     timeout.OnActivity();
@@ -77,7 +75,7 @@ internal static class StreamCopier
                 }
                 catch (Exception ex)
                 {
-                    return (token.IsCancellationRequested ? CopyStatus.DestinationCanceled : CopyStatus.DestinationFailed, ex, total);
+                    return (token.IsCancellationRequested ? CopyStatus.DestinationCanceled : CopyStatus.DestinationFailed, ex);
                 }
 #pragma warning restore CA1031
             }

@@ -23,7 +23,7 @@ internal sealed class StreamingRequestContent(Stream clientBody, BytesPool pool,
         // Flush every write: the handler's HTTP/1.1 request stream buffers small writes, so a chunk
         // the client sent (a streamed prompt, a chunked upload) would otherwise wait for the rest of
         // the body. Large reads bypass that buffer, so bulk uploads pay nothing extra.
-        var (status, error, _) = await StreamCopier.CopyAsync(clientBody, stream, pool, flushEachWrite: true, timeout).ConfigureAwait(false);
+        var (status, error) = await StreamCopier.CopyAsync(clientBody, stream, pool, flushEachWrite: true, timeout).ConfigureAwait(false);
         switch (status)
         {
             case CopyStatus.Completed:

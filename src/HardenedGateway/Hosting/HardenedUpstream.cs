@@ -20,6 +20,7 @@ public sealed class HardenedUpstream
         PathPrefix = Settings.PathPrefix;
         BaseAddress = Settings.Upstream is null ? null : new Uri(Settings.Upstream, UriKind.Absolute);
         BaseAddressString = Settings.Upstream ?? string.Empty;
+        Targets = new Forwarding.TargetCache(BaseAddressString);
         ResponseHeaderTimeout = Settings.ResponseHeaderTimeout ?? transport.ResponseHeaderTimeout;
         Limiter = Settings.AdaptiveConcurrency.Enabled
             ? new ConcurrencyLimiter(Settings.AdaptiveConcurrency, timeProvider)
@@ -59,6 +60,9 @@ public sealed class HardenedUpstream
     public ProxyOptions Settings { get; }
 
     internal string BaseAddressString { get; }
+
+    /// <summary>The targets of this proxy's hot paths, each built once (string and <see cref="Uri"/>).</summary>
+    internal Forwarding.TargetCache Targets { get; }
 
     internal TimeSpan ResponseHeaderTimeout { get; }
 

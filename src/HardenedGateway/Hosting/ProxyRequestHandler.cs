@@ -12,7 +12,7 @@ internal sealed class ProxyRequestHandler(HardenedProxyRegistry registry, ProxyP
     /// <summary>Handles the request if its path falls under a proxy prefix; otherwise returns null.</summary>
     /// <remarks>
     /// Runs for every request of the app, so a request outside every prefix costs two prefix scans and
-    /// allocates nothing; strings are built only for a matched request.
+    /// allocates nothing; strings are built only for a matched request whose target its proxy has not built recently (<see cref="TargetCache"/>).
     /// </remarks>
     public Task? TryHandle(HttpContext context)
     {
@@ -71,5 +71,5 @@ internal sealed class ProxyRequestHandler(HardenedProxyRegistry registry, ProxyP
     }
 
     private static string? BuildTarget(HardenedUpstream upstream, ReadOnlySpan<char> remainder, ReadOnlySpan<char> query) =>
-        ForwardingPath.ClimbsAboveBase(remainder) ? null : ForwardingPath.BuildTarget(upstream.BaseAddressString, remainder, query);
+        ForwardingPath.ClimbsAboveBase(remainder) ? null : upstream.Targets.Build(remainder, query);
 }

@@ -59,6 +59,43 @@ public sealed class ExchangeTimeoutPoolingTests
         Assert.That(reused.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(10)), Is.True, "the 1 ms header timeout fires");
     }
 
+    [Test]
+    public void CancelWith_ClientAborts_FiresTheToken()
+    {
+        using var client = new CancellationTokenSource();
+        using var timer = ExchangeTimeout.Rent(TimeSpan.FromHours(1), TimeSpan.Zero, TimeProvider.System, hasRequestBody: false);
+        timer.CancelWith(client.Token);
+
+        client.Cancel();
+
+        Assert.That(timer.HasFired, Is.True);
+    }
+
+    [Test]
+    public void CancelWith_AfterDispose_AClientAbortNoLongerReachesTheReusedTimer()
+    {
+        using var client = new CancellationTokenSource();
+        var first = ExchangeTimeout.Rent(TimeSpan.FromHours(1), TimeSpan.Zero, TimeProvider.System, hasRequestBody: false);
+        first.CancelWith(client.Token);
+        first.Dispose();
+
+        // Every timer in the pool, the returned one among them, is rented again before the old client aborts.
+        var rented = new List<ExchangeTimeout>();
+        while (ExchangeTimeout.PooledCount > 0)
+        {
+            rented.Add(ExchangeTimeout.Rent(TimeSpan.FromHours(1), TimeSpan.Zero, TimeProvider.System, hasRequestBody: false));
+        }
+
+        client.Cancel();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rented, Does.Contain(first), "the disposed timer went back to the pool");
+            Assert.That(rented.TrueForAll(timer => !timer.HasFired), Is.True, "the first exchange's client is unlinked at dispose");
+        });
+        rented.ForEach(timer => timer.Dispose());
+    }
+
     [TestCase("text/event-stream", true)]
     [TestCase("Text/Event-Stream; charset=utf-8", true)]
     [TestCase(" text/event-stream", true)]
