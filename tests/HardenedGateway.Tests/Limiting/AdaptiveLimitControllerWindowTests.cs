@@ -205,6 +205,42 @@ public sealed class AdaptiveLimitControllerWindowTests
     }
 
     [Test]
+    public void OnResponse_EpochMinimumExactlyAtTheConfirmingRatio_ConfirmsTheBaseline()
+    {
+        // 1.1 x 40.1 ms is exactly 44.11 ms in binary floating point: an epoch whose best window is there confirms.
+        var rig = new Rig(initial: 24);
+        rig.Window(40.1, inUse: 4);
+        var epochStart = rig.Now;
+        var epoch = rig.Ms(AdaptiveLimitController.BaselineEpoch.TotalMilliseconds);
+        rig.HoldBefore(44.11, epochStart + epoch, inUse: 4);
+        rig.Window(44.11, inUse: 4, endAt: epochStart + epoch);
+        rig.HoldBefore(44.11, epochStart + (2 * epoch), inUse: 4);
+
+        // Confirmed: no probe at the end of the second epoch, and the baseline moves up to the confirmed 44.11 ms.
+        rig.Window(64.16, inUse: 4, endAt: epochStart + (2 * epoch));
+
+        Assert.That(rig.Changes, Is.Empty);
+        Assert.That(rig.Controller.BaselineSeconds, Is.EqualTo(0.04411));
+    }
+
+    [Test]
+    public void OnResponse_ProbeDueWithRatioExactlyAtTolerance_ProbesAtTheKnee()
+    {
+        var rig = new Rig(initial: 24);
+        rig.Window(50, inUse: 4);
+        var epochStart = rig.Now;
+        var epoch = rig.Ms(AdaptiveLimitController.BaselineEpoch.TotalMilliseconds);
+        rig.HoldBefore(80, epochStart + epoch);
+        rig.Window(80, inUse: rig.Controller.Limit, endAt: epochStart + epoch);
+        rig.HoldBefore(80, epochStart + (2 * epoch));
+
+        // Exactly 2.0 x with tolerance 2: not above it, so no (pending) latency cut; the due probe measures at the knee.
+        rig.Window(100, inUse: rig.Controller.Limit, endAt: epochStart + (2 * epoch));
+
+        Assert.That(rig.Changes, Is.EqualTo(new[] { new AdaptiveLimitChange(24, 12, 0.05, 0.1, AdaptiveLimitReason.BaselineProbe) }));
+    }
+
+    [Test]
     public void OnResponse_LatencyExactlyAtTheTarget_IsNotAboveIt()
     {
         var rig = new Rig(initial: 16, target: TimeSpan.FromMilliseconds(60));
@@ -438,13 +474,13 @@ public sealed class AdaptiveLimitControllerWindowTests
             return changed;
         }
 
-        /// <summary>Windows of <paramref name="latencyMs"/> with every slot in use, leaving room for one more that closes at <paramref name="endAt"/>.</summary>
-        public void HoldBefore(double latencyMs, long endAt)
+        /// <summary>Windows of <paramref name="latencyMs"/> (every slot in use unless <paramref name="inUse"/> says otherwise), leaving room for one more that closes at <paramref name="endAt"/>.</summary>
+        public void HoldBefore(double latencyMs, long endAt, int? inUse = null)
         {
             var length = 1 + Ms(latencyMs) + Ms(100);
             while (Now + (2 * length) <= endAt)
             {
-                Window(latencyMs, Controller.Limit);
+                Window(latencyMs, inUse ?? Controller.Limit);
             }
         }
     }
