@@ -66,6 +66,7 @@ public sealed class AdaptiveConcurrencyLimiterTests
         Assert.That(limiter.InUse, Is.EqualTo(4));
     }
 
+    [TestCase(400)]
     [TestCase(404)]
     [TestCase(401)]
     [TestCase(429)]
