@@ -49,14 +49,7 @@ public sealed class CircuitBreakerContractTests
     [Test]
     public void OnSuccess_ProbeFromEarlierHalfOpenPeriod_IsIgnored()
     {
-        var time = new FakeTimeProvider();
-        var breaker = Create(time, halfOpenRequests: 2);
-        Trip(breaker);
-        time.Advance(RecoveryTimeout);
-        Assert.That(breaker.TryAdmit(out var slowProbe), Is.True);
-        Assert.That(breaker.TryAdmit(out var failingProbe), Is.True);
-        breaker.OnFailure(failingProbe);                 // re-opens
-        time.Advance(RecoveryTimeout);                   // the next half-open period
+        var (breaker, slowProbe) = SecondHalfOpenPeriodWithStaleProbe();
         Assert.That(breaker.TryAdmit(out var currentProbe), Is.True);
 
         breaker.OnSuccess(slowProbe);                    // a verdict on the upstream of a minute ago
@@ -73,14 +66,7 @@ public sealed class CircuitBreakerContractTests
     [Test]
     public void OnFailure_ProbeFromEarlierHalfOpenPeriod_IsIgnored()
     {
-        var time = new FakeTimeProvider();
-        var breaker = Create(time, halfOpenRequests: 2);
-        Trip(breaker);
-        time.Advance(RecoveryTimeout);
-        Assert.That(breaker.TryAdmit(out var slowProbe), Is.True);
-        Assert.That(breaker.TryAdmit(out var failingProbe), Is.True);
-        breaker.OnFailure(failingProbe);
-        time.Advance(RecoveryTimeout);
+        var (breaker, slowProbe) = SecondHalfOpenPeriodWithStaleProbe();
         Assert.That(breaker.TryAdmit(out _), Is.True);
 
         breaker.OnFailure(slowProbe);
@@ -95,14 +81,7 @@ public sealed class CircuitBreakerContractTests
     [Test]
     public void OnAbandoned_ProbeFromEarlierHalfOpenPeriod_DoesNotFreeCurrentSlot()
     {
-        var time = new FakeTimeProvider();
-        var breaker = Create(time, halfOpenRequests: 2);
-        Trip(breaker);
-        time.Advance(RecoveryTimeout);
-        Assert.That(breaker.TryAdmit(out var slowProbe), Is.True);
-        Assert.That(breaker.TryAdmit(out var failingProbe), Is.True);
-        breaker.OnFailure(failingProbe);
-        time.Advance(RecoveryTimeout);
+        var (breaker, slowProbe) = SecondHalfOpenPeriodWithStaleProbe();
         Assert.That(breaker.TryAdmit(out _), Is.True);
         Assert.That(breaker.TryAdmit(out _), Is.True);
 
@@ -160,6 +139,23 @@ public sealed class CircuitBreakerContractTests
 
     private static CircuitBreaker Create(TimeProvider time, int failureThreshold = 1, int halfOpenRequests = 1) =>
         new(new CircuitBreakerOptions { FailureThreshold = failureThreshold, RecoveryTimeout = RecoveryTimeout, HalfOpenRequests = halfOpenRequests }, time);
+
+    /// <summary>
+    /// A breaker (two probe slots) in its second half-open period with no probe admitted yet, and a probe of
+    /// the first period still out: the other first-period probe failed and re-opened the circuit.
+    /// </summary>
+    private static (CircuitBreaker Breaker, CircuitPermit StaleProbe) SecondHalfOpenPeriodWithStaleProbe()
+    {
+        var time = new FakeTimeProvider();
+        var breaker = Create(time, halfOpenRequests: 2);
+        Trip(breaker);
+        time.Advance(RecoveryTimeout);
+        Assert.That(breaker.TryAdmit(out var staleProbe), Is.True);
+        Assert.That(breaker.TryAdmit(out var failingProbe), Is.True);
+        breaker.OnFailure(failingProbe); // re-opens
+        time.Advance(RecoveryTimeout);   // the next half-open period
+        return (breaker, staleProbe);
+    }
 
     private static void Trip(CircuitBreaker breaker, int failures = 1)
     {
