@@ -21,21 +21,32 @@ internal static class ForwardingPath
     /// <summary>Joins the base URI (as configured) and the raw remainder with exactly one '/', then appends the query.</summary>
     public static string BuildTarget(string upstreamBase, ReadOnlySpan<char> remainder, ReadOnlySpan<char> query)
     {
-        var start = 0;
-        while (start < remainder.Length && remainder[start] == '/')
+        if (remainder.IsEmpty && query.IsEmpty)
         {
-            start++;
+            return upstreamBase;
         }
 
-        var rest = remainder[start..];
-        var baseSpan = upstreamBase.AsSpan();
-        if (rest.IsEmpty && remainder.Length == 0)
+        SplitTarget(upstreamBase, remainder, out var head, out var separator, out var rest);
+        return string.Concat(head, separator, rest, query);
+    }
+
+    /// <summary>
+    /// The parts <see cref="BuildTarget"/> joins before the query: the base (without its trailing '/'
+    /// unless the remainder is empty), a '/' when there is a remainder, and the remainder without its leading '/'.
+    /// </summary>
+    public static void SplitTarget(string upstreamBase, ReadOnlySpan<char> remainder, out ReadOnlySpan<char> head, out ReadOnlySpan<char> separator, out ReadOnlySpan<char> rest)
+    {
+        if (remainder.IsEmpty)
         {
-            return query.IsEmpty ? upstreamBase : string.Concat(baseSpan, query);
+            head = upstreamBase;
+            separator = default;
+            rest = default;
+            return;
         }
 
-        baseSpan = baseSpan.TrimEnd('/');
-        return string.Concat(baseSpan, "/", rest, query);
+        head = upstreamBase.AsSpan().TrimEnd('/');
+        separator = "/";
+        rest = remainder.TrimStart('/');
     }
 
     /// <summary>

@@ -44,18 +44,7 @@ internal sealed class TargetCache(string upstreamBase)
     /// </summary>
     public string Build(ReadOnlySpan<char> remainder, ReadOnlySpan<char> query)
     {
-        // The parts ForwardingPath.BuildTarget joins: the base (without its trailing '/' unless the
-        // remainder is empty), a '/', the remainder without its leading '/', the query.
-        ReadOnlySpan<char> head = upstreamBase;
-        ReadOnlySpan<char> separator = default;
-        var rest = remainder;
-        if (remainder.Length > 0)
-        {
-            head = head.TrimEnd('/');
-            separator = "/";
-            rest = remainder.TrimStart('/');
-        }
-
+        ForwardingPath.SplitTarget(upstreamBase, remainder, out var head, out var separator, out var rest);
         var length = head.Length + separator.Length + rest.Length + query.Length;
         if (length > MaxCachedLength)
         {
