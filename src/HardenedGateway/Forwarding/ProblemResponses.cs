@@ -164,7 +164,7 @@ internal static class ProblemResponses
         _ => "about:blank",
     };
 
-    private static string TitleFor(GatewayErrorReason reason) => reason switch
+    internal static string TitleFor(GatewayErrorReason reason) => reason switch
     {
         GatewayErrorReason.ConcurrencyLimit => "Too Many Requests",
         GatewayErrorReason.TunnelLimit => "Too Many Requests",
@@ -177,7 +177,7 @@ internal static class ProblemResponses
         _ => "Internal Server Error",
     };
 
-    private static string DetailFor(GatewayErrorReason reason) => reason switch
+    internal static string DetailFor(GatewayErrorReason reason) => reason switch
     {
         GatewayErrorReason.ConcurrencyLimit => "The upstream's concurrency limit is reached; retry after the time in Retry-After.",
         GatewayErrorReason.TunnelLimit => "The proxy's WebSocket tunnel limit is reached; retry after the time in Retry-After.",

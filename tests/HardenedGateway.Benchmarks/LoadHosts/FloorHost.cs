@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Text;
+using System.Text.Json;
+using HardenedGateway.Forwarding;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -18,13 +21,9 @@ namespace HardenedGateway.Benchmarks.LoadHosts;
 /// <remarks><c>/bench/small</c> is answered directly (200, a small body), so the <c>small</c> step measures an unproxied answer.</remarks>
 internal static class FloorHost
 {
-    private static readonly byte[] Shed = Problem(
-        "https://www.rfc-editor.org/rfc/rfc6585#section-4", "Too Many Requests", 429,
-        "The upstream's concurrency limit is reached; retry after the time in Retry-After.", "shed", "concurrency_limit");
+    private static readonly byte[] Shed = Problem(GatewayErrorReason.ConcurrencyLimit, "shed");
 
-    private static readonly byte[] Open = Problem(
-        "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4", "Service Unavailable", 503,
-        "The upstream's circuit breaker is open; retry after the time in Retry-After.", "open", "circuit_open");
+    private static readonly byte[] Open = Problem(GatewayErrorReason.CircuitOpen, "open");
 
     private static readonly byte[] Small = Encoding.UTF8.GetBytes("{\"ok\":true,\"items\":[1,2,3]}");
 
@@ -77,7 +76,16 @@ internal static class FloorHost
         return response.Body.WriteAsync(body).AsTask();
     }
 
-    private static byte[] Problem(string type, string title, int status, string detail, string proxy, string reason) =>
-        Encoding.UTF8.GetBytes(
-            $"{{\"type\":\"{type}\",\"title\":\"{title}\",\"status\":{status},\"detail\":\"{detail.Replace("'", "\\u0027", StringComparison.Ordinal)}\",\"proxy\":\"{proxy}\",\"reason\":\"{reason}\",\"traceId\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\"}}");
+    /// <summary>The gateway's own problem body for <paramref name="reason"/>, written by its own writer, with a fixed trace id.</summary>
+    private static byte[] Problem(GatewayErrorReason reason, string proxy)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            var status = ProblemResponses.StatusFor(reason);
+            ProblemResponses.WriteProblemObject(writer, status, ProblemResponses.TitleFor(reason), ProblemResponses.DetailFor(reason), proxy, reason.ToLabel(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
 }
